@@ -1,0 +1,95 @@
+/*
+ * analytics.c
+ *		Module entry point: _PG_init, configuration, version information.
+ *
+ * Every setting of the extension lives under the reserved `analytics.`
+ * prefix, so a misspelt `analytics.something` in postgresql.conf or a SET is
+ * reported instead of silently creating a placeholder.  Modules that need
+ * settings add them in their own *_init_guc() function called from here.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include <curl/curl.h>
+#include <json-c/json_c_version.h>
+
+#include "analytics.h"
+
+PG_MODULE_MAGIC;
+
+bool		analytics_preloaded = false;
+
+void		_PG_init(void);
+
+/*
+ * Called once per process that loads the library: the postmaster when the
+ * library is in shared_preload_libraries (and its children inherit the
+ * state), otherwise each backend on first use.
+ */
+void
+_PG_init(void)
+{
+	analytics_preloaded = process_shared_preload_libraries_in_progress;
+
+	MarkGUCPrefixReserved("analytics");
+}
+
+PG_FUNCTION_INFO_V1(analytics_version);
+
+/* analytics.version(): the version of the loaded library */
+Datum
+analytics_version(PG_FUNCTION_ARGS)
+{
+	(void) fcinfo;
+	PG_RETURN_TEXT_P(cstring_to_text(ANALYTICS_VERSION));
+}
+
+/* append "key": "value" (JSON-escaped) to buf, with a leading comma if needed */
+static void
+append_json_string(StringInfo buf, const char *key, const char *value)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+PG_FUNCTION_INFO_V1(analytics_build_info);
+
+/*
+ * analytics.build_info(): what this library was built against and how it
+ * was loaded, as jsonb.  The libcurl and json-c versions are read from the
+ * libraries at run time, so a DBA can see which shared objects were
+ * resolved.
+ */
+Datum
+analytics_build_info(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+
+	(void) fcinfo;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	append_json_string(&buf, "version", ANALYTICS_VERSION);
+	append_json_string(&buf, "postgres_built_with", PG_VERSION);
+	append_json_string(&buf, "libcurl", curl ? curl->version : NULL);
+	append_json_string(&buf, "libcurl_ssl", curl ? curl->ssl_version : NULL);
+	append_json_string(&buf, "json_c", json_c_version());
+	appendStringInfo(&buf, ", \"preloaded\": %s",
+					 analytics_preloaded ? "true" : "false");
+	appendStringInfoChar(&buf, '}');
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}

@@ -1,0 +1,16 @@
+/*
+ * analytics.h
+ *		Declarations shared by the extension's modules.
+ */
+#ifndef ANALYTICS_H
+#define ANALYTICS_H
+
+/* set by the Makefile from analytics.control's default_version */
+#ifndef ANALYTICS_VERSION
+#error "ANALYTICS_VERSION must be defined by the build"
+#endif
+
+/* true when the library was loaded through shared_preload_libraries */
+extern bool analytics_preloaded;
+
+#endif							/* ANALYTICS_H */
