@@ -18,7 +18,8 @@ CLUSTER_PORT=5432
 
 if [ "$(id -u)" -eq 0 ]; then
 	CLUSTER_USER=${CLUSTER_USER:-postgres}
-	as_user() { runuser -u "$CLUSTER_USER" -- "$@"; }
+	# from /, which the account can always enter (the checkout may be private)
+	as_user() { (cd / && runuser -u "$CLUSTER_USER" -- "$@"); }
 else
 	CLUSTER_USER=$(id -un)
 	as_user() { "$@"; }
