@@ -15,14 +15,26 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" analytics.co
 MODULE_big  = analytics
 
 # One SQL file per module, concatenated in this order into the install script.
-SQL_MODULES = analytics demo
+SQL_MODULES = analytics demo paths attribution markov shapley report
 SQL_SOURCES = $(foreach m,$(SQL_MODULES),src/$(m).sql)
 
 OBJS = \
 	src/analytics.o \
+	src/util.o \
+	src/actor.o \
 	src/demo.o \
+	src/paths.o \
+	src/attribution.o \
+	src/markov.o \
+	src/shapley.o \
+	src/report.o \
+	src/lib/alloc.o \
+	src/lib/ihash.o \
 	src/lib/rng.o \
-	src/lib/demogen.o
+	src/lib/demogen.o \
+	src/lib/rules.o \
+	src/lib/markov.o \
+	src/lib/shapley.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 

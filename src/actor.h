@@ -1,0 +1,31 @@
+/*
+ * actor.h
+ *		A hash table keyed by values of any hashable SQL type (user ids that
+ *		are bigint, text, uuid, ...), mapping each distinct value to a dense
+ *		index 0, 1, 2, ... in order of first appearance.
+ *
+ * int2/int4/int8/oid, text/varchar and uuid are hashed and compared on their
+ * binary value (text by its bytes, i.e. deterministic collations); any other
+ * type uses its default hash opclass and equality operator, so that for
+ * example numeric 1.0 and 1.00 are the same actor.  Keys are copied into the
+ * table's memory context.
+ */
+#ifndef ANALYTICS_ACTOR_H
+#define ANALYTICS_ACTOR_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+typedef struct ActorTable ActorTable;
+
+/* what: used in the error message when the type cannot be hashed */
+extern ActorTable *actor_table_create(Oid typid, Oid collation, MemoryContext cxt,
+									  const char *what);
+
+/* index of key, adding it when absent and add is true; -1 if absent */
+extern int64 actor_table_index(ActorTable *t, Datum key, bool add);
+
+extern int64 actor_table_count(const ActorTable *t);
+
+#endif							/* ANALYTICS_ACTOR_H */

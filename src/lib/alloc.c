@@ -1,0 +1,23 @@
+/*
+ * alloc.c
+ *		The malloc-based allocator used by unit tests and tools.
+ */
+#include "alloc.h"
+
+#include <stdlib.h>
+
+static void *
+std_alloc(void *ctx, size_t size)
+{
+	(void) ctx;
+	return malloc(size);
+}
+
+static void
+std_release(void *ctx, void *ptr)
+{
+	(void) ctx;
+	free(ptr);
+}
+
+const an_allocator an_std_allocator = {std_alloc, std_release, NULL, NULL};
