@@ -19,6 +19,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -939,8 +940,13 @@ path_summary_recv(PG_FUNCTION_ARGS)
 	nch = recv_len(msg, 0);
 	for (c = 0; c < nch; c++)
 	{
+		const char *name;
+
 		len = recv_len(msg, 0);
-		if (ps_channel_id(ps, pq_getmsgbytes(msg, len), len) != c)
+		name = pq_getmsgbytes(msg, len);
+		/* like text's receive function: names must be valid in the database encoding */
+		(void) pg_verifymbstr(name, len, false);
+		if (ps_channel_id(ps, name, len) != c)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("invalid binary path_summary: duplicate channel")));
