@@ -686,11 +686,9 @@ heuristic_accum(PG_FUNCTION_ARGS)
 {
 	PathSummary *ps = ps_agg_state(fcinfo, "heuristic_accum");
 	Jsonb	   *options = (PG_NARGS() > 5 && !PG_ARGISNULL(5)) ? PG_GETARG_JSONB_P(5) : NULL;
-	char	   *model;
 
 	if (PG_ARGISNULL(4))
 		null_argument("model");
-	model = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	if (!ps->has_params)
 	{
 		ModelConfig cfg;
@@ -698,7 +696,7 @@ heuristic_accum(PG_FUNCTION_ARGS)
 		/* validate once, on the first row */
 		attribution_options(options, heuristic_model(PG_GETARG_TEXT_PP(4)), OPTS_HEURISTIC, &cfg);
 	}
-	ps_set_params(ps, PS_KIND_HEURISTIC, 0, model, options);
+	ps_set_params_text(ps, PS_KIND_HEURISTIC, 0, PG_GETARG_TEXT_PP(4), options);
 	if (PG_ARGISNULL(1))
 		null_argument("path");
 	if (PG_ARGISNULL(2))

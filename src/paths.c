@@ -342,6 +342,20 @@ ps_set_params(PathSummary *ps, ps_kind kind, int32 order, const char *name, Json
 				 errhint("Pass constants for them.")));
 }
 
+void
+ps_set_params_text(PathSummary *ps, ps_kind kind, int32 order, text *name, Jsonb *options)
+{
+	if (ps->has_params && name && ps->name &&
+		strlen(ps->name) == VARSIZE_ANY_EXHDR(name) &&
+		memcmp(ps->name, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) == 0)
+	{
+		/* same name: only the rest needs checking */
+		ps_set_params(ps, kind, order, ps->name, options);
+		return;
+	}
+	ps_set_params(ps, kind, order, name ? text_to_cstring(name) : NULL, options);
+}
+
 /* combine: parameters of two partial states must agree */
 static void
 ps_merge_params(PathSummary *dst, const PathSummary *src)

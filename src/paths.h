@@ -137,6 +137,13 @@ extern PathSummary *ps_read_arg(FunctionCallInfo fcinfo, int n);
 /* the channel ids of ps sorted by name (palloc'd) */
 extern int32 *ps_channels_by_name(const PathSummary *ps);
 
+/*
+ * ps_set_params with the name as a text argument: converted to a C string
+ * on the first row only, compared byte for byte on later rows.
+ */
+extern void ps_set_params_text(PathSummary *ps, ps_kind kind, int32 order,
+							   text *name, Jsonb *options);
+
 /* the paths as cores want them (pointing into ps; valid until ps changes) */
 extern an_path *ps_core_paths(const PathSummary *ps);
 

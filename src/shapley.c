@@ -150,16 +150,19 @@ not_null(FunctionCallInfo fcinfo, int n, const char *what)
 static void
 shapley_params(PathSummary *ps, FunctionCallInfo fcinfo, int method_arg)
 {
-	char	   *method = "simplified";
+	text	   *method;
 
-	if (PG_NARGS() > method_arg)
+	if (PG_NARGS() <= method_arg)
 	{
-		not_null(fcinfo, method_arg, "the method");
-		method = text_to_cstring(PG_GETARG_TEXT_PP(method_arg));
+		if (!ps->has_params)
+			ps_set_params(ps, PS_KIND_SHAPLEY, 0, "simplified", NULL);
+		return;
 	}
+	not_null(fcinfo, method_arg, "the method");
+	method = PG_GETARG_TEXT_PP(method_arg);
 	if (!ps->has_params)
-		(void) shapley_method_from_name(method);
-	ps_set_params(ps, PS_KIND_SHAPLEY, 0, method, NULL);
+		(void) shapley_method_from_name(text_to_cstring(method));
+	ps_set_params_text(ps, PS_KIND_SHAPLEY, 0, method, NULL);
 }
 
 PG_FUNCTION_INFO_V1(shapley_accum);
