@@ -15,7 +15,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" analytics.co
 MODULE_big  = analytics
 
 # One SQL file per module, concatenated in this order into the install script.
-SQL_MODULES = analytics demo paths attribution markov shapley report
+SQL_MODULES = analytics demo paths attribution markov shapley report cohort funnel heatmap
 SQL_SOURCES = $(foreach m,$(SQL_MODULES),src/$(m).sql)
 
 OBJS = \
@@ -28,13 +28,20 @@ OBJS = \
 	src/markov.o \
 	src/shapley.o \
 	src/report.o \
+	src/calendar.o \
+	src/activity.o \
+	src/cohort.o \
+	src/funnel.o \
+	src/heatmap.o \
 	src/lib/alloc.o \
 	src/lib/ihash.o \
 	src/lib/rng.o \
 	src/lib/demogen.o \
 	src/lib/rules.o \
 	src/lib/markov.o \
-	src/lib/shapley.o
+	src/lib/shapley.o \
+	src/lib/cohort.o \
+	src/lib/funnel.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 

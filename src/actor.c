@@ -39,8 +39,13 @@ struct ActorTable
 	Datum	   *keys;
 	int64		n_keys;
 	int64		cap;
-	an_ihash	index;
+	an_ihash	index;			/* all kinds but ACTOR_INT */
 	Datum		probe;			/* value being looked up, for the eq callback */
+	int64		last;			/* index of the last key looked up, or -1 */
+	/* ACTOR_INT: open addressing with the keys in the slots (one cache miss) */
+	int64	   *int_keys;
+	uint32	   *int_slots;		/* key index + 1; 0 = empty */
+	uint32		int_mask;
 };
 
 ActorTable *
@@ -88,8 +93,15 @@ actor_table_create(Oid typid, Oid collation, MemoryContext cxt, const char *what
 			break;
 	}
 	t->cap = 1024;
+	t->last = -1;
 	t->keys = MemoryContextAllocHuge(cxt, sizeof(Datum) * t->cap);
-	if (an_ihash_init(&t->index, &t->alloc, 1024) != AN_OK)
+	if (t->kind == ACTOR_INT)
+	{
+		t->int_mask = 2047;
+		t->int_keys = MemoryContextAllocHuge(cxt, sizeof(int64) * (t->int_mask + 1));
+		t->int_slots = MemoryContextAllocZero(cxt, sizeof(uint32) * (t->int_mask + 1));
+	}
+	else if (an_ihash_init(&t->index, &t->alloc, 1024) != AN_OK)
 		elog(ERROR, "out of memory");
 	return t;
 }
@@ -146,20 +158,40 @@ actor_eq_cb(void *ctx, uint32 index)
 	return actor_equal(t, t->keys[index], t->probe);
 }
 
-int64
-actor_table_index(ActorTable *t, Datum key, bool add)
+/* double the ACTOR_INT table */
+static void
+int_grow(ActorTable *t)
 {
-	uint32		h = actor_hash(t, key);
-	uint32		found;
-	MemoryContext old;
+	uint32		size = (t->int_mask + 1) * 2;
+	int64	   *keys = MemoryContextAllocHuge(t->cxt, sizeof(int64) * size);
+	uint32	   *slots = MemoryContextAllocHuge(t->cxt, sizeof(uint32) * size);
+	uint32		i;
 
-	t->probe = key;
-	found = an_ihash_find(&t->index, h, actor_eq_cb, t);
-	if (found != AN_IHASH_NOT_FOUND)
-		return found;
-	if (!add)
-		return -1;
-	if (t->n_keys >= (int64) UINT32_MAX - 1)
+	memset(slots, 0, sizeof(uint32) * size);
+	for (i = 0; i <= t->int_mask; i++)
+	{
+		uint32		j;
+
+		if (t->int_slots[i] == 0)
+			continue;
+		j = (uint32) an_mix64((uint64) t->int_keys[i]) & (size - 1);
+		while (slots[j] != 0)
+			j = (j + 1) & (size - 1);
+		slots[j] = t->int_slots[i];
+		keys[j] = t->int_keys[i];
+	}
+	pfree(t->int_keys);
+	pfree(t->int_slots);
+	t->int_keys = keys;
+	t->int_slots = slots;
+	t->int_mask = size - 1;
+}
+
+/* room for one more key (indexes must fit the hash tables' uint32 slots) */
+static void
+keys_make_room(ActorTable *t)
+{
+	if (t->n_keys >= (int64) PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many distinct actors")));
@@ -168,6 +200,52 @@ actor_table_index(ActorTable *t, Datum key, bool add)
 		t->cap *= 2;
 		t->keys = repalloc_huge(t->keys, sizeof(Datum) * t->cap);
 	}
+}
+
+/* actor_table_index for ACTOR_INT */
+static int64
+int_index(ActorTable *t, int64 k, bool add)
+{
+	uint32		i = (uint32) an_mix64((uint64) k) & t->int_mask;
+
+	while (t->int_slots[i] != 0)
+	{
+		if (t->int_keys[i] == k)
+			return t->last = t->int_slots[i] - 1;
+		i = (i + 1) & t->int_mask;
+	}
+	if (!add)
+		return -1;
+	keys_make_room(t);
+	t->keys[t->n_keys] = Int64GetDatum(k);
+	t->int_keys[i] = k;
+	t->int_slots[i] = (uint32) t->n_keys + 1;
+	t->last = t->n_keys++;
+	if ((uint64) t->n_keys * 2 > (uint64) t->int_mask + 1)
+		int_grow(t);
+	return t->last;
+}
+
+int64
+actor_table_index(ActorTable *t, Datum key, bool add)
+{
+	uint32		h;
+	uint32		found;
+	MemoryContext old;
+
+	/* event tables often hold runs of one actor's rows: try the last one */
+	if (t->last >= 0 && actor_equal(t, t->keys[t->last], key))
+		return t->last;
+	if (t->kind == ACTOR_INT)
+		return int_index(t, DatumGetInt64(key), add);
+	h = actor_hash(t, key);
+	t->probe = key;
+	found = an_ihash_find(&t->index, h, actor_eq_cb, t);
+	if (found != AN_IHASH_NOT_FOUND)
+		return t->last = found;
+	if (!add)
+		return -1;
+	keys_make_room(t);
 	old = MemoryContextSwitchTo(t->cxt);
 	if (t->kind == ACTOR_TEXT)
 		key = PointerGetDatum(DatumGetTextPCopy(key));	/* plain 4-byte header copy */
@@ -177,6 +255,7 @@ actor_table_index(ActorTable *t, Datum key, bool add)
 	t->keys[t->n_keys] = key;
 	if (an_ihash_insert(&t->index, &t->alloc, h, (uint32) t->n_keys) != AN_OK)
 		elog(ERROR, "out of memory");
+	t->last = t->n_keys;
 	return t->n_keys++;
 }
 
@@ -184,4 +263,81 @@ int64
 actor_table_count(const ActorTable *t)
 {
 	return t->n_keys;
+}
+
+Datum
+actor_table_key(const ActorTable *t, int64 i)
+{
+	return t->keys[i];
+}
+
+Oid
+actor_table_type(const ActorTable *t)
+{
+	return t->typid;
+}
+
+/*
+ * Serialized keys: by-value types as their typlen bytes, fixed-length
+ * by-reference types as typlen bytes, varlena types as an int32 length and
+ * the bytes of a plain (4-byte header) varlena.
+ */
+void
+actor_table_write_key(const ActorTable *t, int64 i, StringInfo buf)
+{
+	Datum		k = t->keys[i];
+
+	if (t->typbyval)
+	{
+		int64		v = DatumGetInt64(k);
+
+		appendBinaryStringInfo(buf, (char *) &v, sizeof(int64));
+	}
+	else if (t->typlen > 0)
+		appendBinaryStringInfo(buf, DatumGetPointer(k), t->typlen);
+	else
+	{
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(k);
+		int32		len = VARSIZE_ANY_EXHDR(v);
+
+		appendBinaryStringInfo(buf, (char *) &len, sizeof(int32));
+		appendBinaryStringInfo(buf, VARDATA_ANY(v), len);
+	}
+}
+
+Size
+actor_table_read_key(const ActorTable *t, const char *p, Size avail, Datum *key)
+{
+	if (t->typbyval)
+	{
+		int64		v;
+
+		if (avail < sizeof(int64))
+			elog(ERROR, "truncated actor key");
+		memcpy(&v, p, sizeof(int64));
+		*key = Int64GetDatum(v);
+		return sizeof(int64);
+	}
+	if (t->typlen > 0)
+	{
+		if (avail < (Size) t->typlen)
+			elog(ERROR, "truncated actor key");
+		*key = PointerGetDatum(p);	/* copied by actor_table_index */
+		return t->typlen;
+	}
+	{
+		int32		len;
+		struct varlena *v;
+
+		if (avail < sizeof(int32))
+			elog(ERROR, "truncated actor key");
+		memcpy(&len, p, sizeof(int32));
+		if (len < 0 || (Size) len > avail - sizeof(int32))
+			elog(ERROR, "truncated actor key");
+		v = palloc(VARHDRSZ + len);
+		SET_VARSIZE(v, VARHDRSZ + len);
+		memcpy(VARDATA(v), p + sizeof(int32), len);
+		*key = PointerGetDatum(v);
+		return sizeof(int32) + len;
+	}
 }

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 
 typedef struct ActorTable ActorTable;
 
@@ -27,5 +28,14 @@ extern ActorTable *actor_table_create(Oid typid, Oid collation, MemoryContext cx
 extern int64 actor_table_index(ActorTable *t, Datum key, bool add);
 
 extern int64 actor_table_count(const ActorTable *t);
+
+/* the key of index i */
+extern Datum actor_table_key(const ActorTable *t, int64 i);
+
+/* append key i to buf / read a key written by it (returns bytes consumed) */
+extern void actor_table_write_key(const ActorTable *t, int64 i, StringInfo buf);
+extern Size actor_table_read_key(const ActorTable *t, const char *p, Size avail, Datum *key);
+
+extern Oid	actor_table_type(const ActorTable *t);
 
 #endif							/* ANALYTICS_ACTOR_H */

@@ -38,6 +38,23 @@ _PG_init(void)
 {
 	analytics_preloaded = process_shared_preload_libraries_in_progress;
 
+	DefineCustomIntVariable("analytics.max_aggregate_memory",
+							"Memory an analytics aggregate that keeps per-actor state may use.",
+							"cohort_matrix, lifecycle, stickiness and funnel_report hash every actor; "
+							"above this they stop with an error instead of exhausting memory.",
+							&analytics_max_aggregate_memory,
+							1048576, 1024, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("analytics.sequence_max_steps",
+							"Steps sequence_match and sequence_count may take per actor.",
+							"Matching takes about (events of the actor) x (event atoms of the "
+							"pattern) steps, counting about five times that; an actor that needs "
+							"more stops with an error instead of running on.",
+							&analytics_sequence_max_steps,
+							100000000, 1000, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("analytics");
 }
 

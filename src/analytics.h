@@ -13,4 +13,8 @@
 /* true when the library was loaded through shared_preload_libraries */
 extern bool analytics_preloaded;
 
+/* settings (analytics.c registers them) */
+extern int	analytics_max_aggregate_memory;	/* kB */
+extern int	analytics_sequence_max_steps;
+
 #endif							/* ANALYTICS_H */

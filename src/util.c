@@ -12,6 +12,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -415,4 +416,22 @@ Datum
 an_text_datum(const char *s, int len)
 {
 	return PointerGetDatum(cstring_to_text_with_len(s, len));
+}
+
+bool
+an_agg_args_const(FunctionCallInfo fcinfo, int first, int last)
+{
+	Aggref	   *ag = AggGetAggref(fcinfo);
+	int			i;
+
+	if (ag == NULL || last > list_length(ag->args))
+		return false;
+	for (i = first; i <= last; i++)
+	{
+		TargetEntry *te = list_nth_node(TargetEntry, ag->args, i - 1);
+
+		if (!IsA(te->expr, Const))
+			return false;
+	}
+	return true;
 }

@@ -101,4 +101,12 @@ extern ArrayType *an_composite_array(const char *type_name, int nrows, int natts
 /* text datum from a C string of known length */
 extern Datum an_text_datum(const char *s, int len);
 
+/*
+ * In an aggregate's transition function: are transition arguments
+ * first .. last (1-based, as PG_GETARG numbers them; argument 0 is the
+ * state) all constants in the query?  Then they cannot change from row to
+ * row and need no per-row check.  False when it cannot tell.
+ */
+extern bool an_agg_args_const(FunctionCallInfo fcinfo, int first, int last);
+
 #endif							/* ANALYTICS_UTIL_H */

@@ -4,6 +4,8 @@
  */
 #include "alloc.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void *
@@ -21,3 +23,17 @@ std_release(void *ctx, void *ptr)
 }
 
 const an_allocator an_std_allocator = {std_alloc, std_release, NULL, NULL};
+
+int
+an_set_error(char *err, size_t errlen, int code, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (err && errlen > 0)
+	{
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}

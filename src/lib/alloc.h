@@ -32,6 +32,13 @@ typedef struct an_allocator
 
 extern const an_allocator an_std_allocator;
 
+/*
+ * Format a message into err (when err is not NULL and errlen > 0; lower
+ * case, no trailing period) and return code: the cores' way to fail.
+ */
+extern int	an_set_error(char *err, size_t errlen, int code, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+
 static inline void *
 an_alloc(const an_allocator *a, size_t size)
 {

@@ -133,25 +133,6 @@ typedef struct mk_system
 
 /* ---------------------------------------------------------------- helpers */
 
-/* set err to a formatted message (lower case, no trailing period) */
-static int
-set_err(char *err, size_t errlen, int code, const char *fmt,...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-set_err(char *err, size_t errlen, int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (err && errlen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* allocate n elements of size sz, NULL on overflow or out of memory */
 static void *
 alloc_array(const an_allocator *a, size_t n, size_t sz)
@@ -240,10 +221,10 @@ check_options(const mk_options *opt, mk_options *copy, char *err, size_t errlen)
 	else
 		*copy = *opt;
 	if (copy->order < 1 || copy->order > MK_MAX_ORDER)
-		return set_err(err, errlen, AN_EINVAL, "order must be between 1 and %d",
+		return an_set_error(err, errlen, AN_EINVAL, "order must be between 1 and %d",
 					   MK_MAX_ORDER);
 	if (copy->max_states < 1)
-		return set_err(err, errlen, AN_EINVAL, "max_states must be at least 1");
+		return an_set_error(err, errlen, AN_EINVAL, "max_states must be at least 1");
 	return AN_OK;
 }
 
@@ -260,11 +241,11 @@ check_paths(const an_path *paths, int64_t n_paths, int n_channels,
 
 	*max_len = 0;
 	if (n_channels < 1)
-		return set_err(err, errlen, AN_EINVAL, "n_channels must be at least 1");
+		return an_set_error(err, errlen, AN_EINVAL, "n_channels must be at least 1");
 	if (n_paths < 0)
-		return set_err(err, errlen, AN_EINVAL, "n_paths must not be negative");
+		return an_set_error(err, errlen, AN_EINVAL, "n_paths must not be negative");
 	if (n_paths > 0 && paths == NULL)
-		return set_err(err, errlen, AN_EINVAL, "paths is NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "paths is NULL");
 	for (p = 0; p < n_paths; p++)
 	{
 		const an_path *path = &paths[p];
@@ -272,27 +253,27 @@ check_paths(const an_path *paths, int64_t n_paths, int n_channels,
 		if ((p & 1023) == 0)
 			an_check_interrupts(a);
 		if (path->length < 1)
-			return set_err(err, errlen, AN_EINVAL,
+			return an_set_error(err, errlen, AN_EINVAL,
 						   "path %lld has length %d, it must be at least 1",
 						   (long long) p, (int) path->length);
 		if (path->channels == NULL)
-			return set_err(err, errlen, AN_EINVAL, "path %lld has no channels",
+			return an_set_error(err, errlen, AN_EINVAL, "path %lld has no channels",
 						   (long long) p);
 		if (!isfinite(path->conversions) || path->conversions < 0)
-			return set_err(err, errlen, AN_EINVAL,
+			return an_set_error(err, errlen, AN_EINVAL,
 						   "path %lld has conversions %g, it must be finite and >= 0",
 						   (long long) p, path->conversions);
 		if (!isfinite(path->nulls) || path->nulls < 0)
-			return set_err(err, errlen, AN_EINVAL,
+			return an_set_error(err, errlen, AN_EINVAL,
 						   "path %lld has nulls %g, it must be finite and >= 0",
 						   (long long) p, path->nulls);
 		if (!isfinite(path->value) || path->value < 0)
-			return set_err(err, errlen, AN_EINVAL,
+			return an_set_error(err, errlen, AN_EINVAL,
 						   "path %lld has value %g, it must be finite and >= 0",
 						   (long long) p, path->value);
 		for (i = 0; i < path->length; i++)
 			if (path->channels[i] < 0 || path->channels[i] >= n_channels)
-				return set_err(err, errlen, AN_EINVAL,
+				return an_set_error(err, errlen, AN_EINVAL,
 							   "path %lld has channel id %d, outside 0 .. %d",
 							   (long long) p, (int) path->channels[i], n_channels - 1);
 		if (path->length > *max_len)
@@ -626,21 +607,21 @@ chain_build(const an_path *paths, int64_t n_paths, int n_channels,
 	if (overflow)
 	{
 		if (cb->win.n >= stop_count)
-			rc = set_err(err, errlen, AN_ELIMIT,
+			rc = an_set_error(err, errlen, AN_ELIMIT,
 						 "the chain has more than %d states, the limit is %d",
 						 (int) cb->win.n - 1, opt->max_states);
 		else
-			rc = set_err(err, errlen, AN_ELIMIT,
+			rc = an_set_error(err, errlen, AN_ELIMIT,
 						 "the chain has %d states, more than the limit of %d",
 						 (int) cb->win.n, opt->max_states);
 	}
 	else if (!isfinite(cb->total_w) || !isfinite(cb->total_value))
-		rc = set_err(err, errlen, AN_EINVAL,
+		rc = an_set_error(err, errlen, AN_EINVAL,
 					 "the sum of the path counts or values is not finite");
 done:
 	an_free(a, seq);
 	if (rc == AN_ENOMEM)
-		set_err(err, errlen, AN_ENOMEM, "out of memory");
+		an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 	return rc;
 }
 
@@ -1461,7 +1442,7 @@ solve_system(const an_allocator *a, const mk_system *sys, int n_channels,
 			*dense = false;
 			rc = solve_iterative(a, sys, n_channels, P, V, Pc, Vc);
 			if (rc == MK_FALLBACK)
-				return set_err(err, errlen, AN_EINVAL,
+				return an_set_error(err, errlen, AN_EINVAL,
 							   "the linear system of the chain (%d states) is numerically singular",
 							   (int) n);
 		}
@@ -1476,12 +1457,12 @@ solve_system(const an_allocator *a, const mk_system *sys, int n_channels,
 			rc = solve_dense(a, sys, n_channels, P, V, Pc, Vc);
 		}
 		if (rc == MK_FALLBACK)
-			return set_err(err, errlen, AN_ELIMIT,
+			return an_set_error(err, errlen, AN_ELIMIT,
 						   "the iterative solver did not converge within %d sweeps on the chain of %d states",
 						   MK_GS_MAX_SWEEPS, (int) n);
 	}
 	if (rc == AN_ENOMEM)
-		return set_err(err, errlen, AN_ENOMEM, "out of memory");
+		return an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 	return rc;
 }
 
@@ -1512,7 +1493,7 @@ mk_attribute_solver(const an_path *paths, int64_t n_paths, int n_channels,
 	if (err && errlen > 0)
 		err[0] = '\0';
 	if (out == NULL)
-		return set_err(err, errlen, AN_EINVAL, "out is NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "out is NULL");
 	memset(out, 0, sizeof(*out));
 	if ((rc = check_options(opt, &o, err, errlen)) != AN_OK ||
 		(rc = check_paths(paths, n_paths, n_channels, a, &max_len, err, errlen)) != AN_OK)
@@ -1528,7 +1509,7 @@ mk_attribute_solver(const an_path *paths, int64_t n_paths, int n_channels,
 	if (!out->conversions || !out->value || !out->removal_effect ||
 		!out->value_removal_effect || !Pc || !Vc)
 	{
-		rc = set_err(err, errlen, AN_ENOMEM, "out of memory");
+		rc = an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 		goto done;
 	}
 	out->dense = true;			/* nothing to solve is solved exactly */
@@ -1538,7 +1519,7 @@ mk_attribute_solver(const an_path *paths, int64_t n_paths, int n_channels,
 		goto done;
 	if ((rc = chain_finish(a, &cb)) != AN_OK)
 	{
-		set_err(err, errlen, rc, "out of memory");
+		an_set_error(err, errlen, rc, "out of memory");
 		goto done;
 	}
 	out->n_states = cb.win.n;
@@ -1551,7 +1532,7 @@ mk_attribute_solver(const an_path *paths, int64_t n_paths, int n_channels,
 
 	if ((rc = system_build(a, &cb, n_channels, &sys)) != AN_OK)
 	{
-		set_err(err, errlen, rc, "out of memory");
+		an_set_error(err, errlen, rc, "out of memory");
 		goto done;
 	}
 	/* the weights are no longer needed: give the solver their memory */
@@ -1563,7 +1544,7 @@ mk_attribute_solver(const an_path *paths, int64_t n_paths, int n_channels,
 		goto done;
 	if (!isfinite(P) || !isfinite(V))
 	{
-		rc = set_err(err, errlen, AN_EINVAL,
+		rc = an_set_error(err, errlen, AN_EINVAL,
 					 "the linear system of the chain is numerically singular");
 		goto done;
 	}
@@ -1632,7 +1613,7 @@ mk_build_chain(const an_path *paths, int64_t n_paths, int n_channels,
 	if (err && errlen > 0)
 		err[0] = '\0';
 	if (out == NULL)
-		return set_err(err, errlen, AN_EINVAL, "out is NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "out is NULL");
 	memset(out, 0, sizeof(*out));
 	if ((rc = check_options(opt, &o, err, errlen)) != AN_OK ||
 		(rc = check_paths(paths, n_paths, n_channels, a, &max_len, err, errlen)) != AN_OK)
@@ -1719,7 +1700,7 @@ mk_build_chain(const an_path *paths, int64_t n_paths, int n_channels,
 	rc = AN_OK;
 	goto done;
 oom:
-	rc = set_err(err, errlen, AN_ENOMEM, "out of memory");
+	rc = an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 done:
 	chainbuf_free(a, &cb);
 	if (rc != AN_OK)
@@ -1881,12 +1862,12 @@ mk_select_order(const an_path *paths, int64_t n_paths, int n_channels,
 	if (err && errlen > 0)
 		err[0] = '\0';
 	if (out == NULL)
-		return set_err(err, errlen, AN_EINVAL, "out is NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "out is NULL");
 	if (max_order < 1 || max_order > MK_MAX_ORDER)
-		return set_err(err, errlen, AN_EINVAL, "max_order must be between 1 and %d",
+		return an_set_error(err, errlen, AN_EINVAL, "max_order must be between 1 and %d",
 					   MK_MAX_ORDER);
 	if (folds < 2 || folds > 20)
-		return set_err(err, errlen, AN_EINVAL, "folds must be between 2 and 20");
+		return an_set_error(err, errlen, AN_EINVAL, "folds must be between 2 and 20");
 	/* the options' order is not used here: check the rest with order 1 */
 	if (opt == NULL)
 		mk_default_options(&ko1);
@@ -1906,13 +1887,13 @@ mk_select_order(const an_path *paths, int64_t n_paths, int n_channels,
 			tot_n += paths[p].nulls;
 		}
 	if (!(tot_c > 0))
-		return set_err(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 					   "order selection needs converting paths, the input has no conversions");
 	if (!(tot_n > 0))
-		return set_err(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 					   "order selection needs non-converting paths, the input has no nulls");
 	if (!isfinite(tot_c + tot_n))
-		return set_err(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 					   "the sum of the path counts is not finite");
 
 	/* at most one unit per (path, fold) */
@@ -2075,7 +2056,7 @@ mk_select_order(const an_path *paths, int64_t n_paths, int n_channels,
 	rc = AN_OK;
 	goto done;
 oom:
-	rc = set_err(err, errlen, AN_ENOMEM, "out of memory");
+	rc = an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 done:
 	chainbuf_free(a, &cb);
 	seqtab_free(a, &keys);

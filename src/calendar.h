@@ -1,0 +1,77 @@
+/*
+ * calendar.h
+ *		Time zones for the period functions: local time of a timestamptz with
+ *		a per-day cache of the zone's offset, period names, and the
+ *		timestamptz at which a local period starts.
+ */
+#ifndef ANALYTICS_CALENDAR_H
+#define ANALYTICS_CALENDAR_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "pgtime.h"
+
+#include "lib/cohort.h"
+
+#define TZ_CACHE_SLOTS 1024
+
+typedef struct TzCacheEntry
+{
+	int64		day;			/* UTC day (Unix days); INT64_MIN when empty */
+	int64		boundary;		/* Unix seconds of a transition inside the day, or INT64_MAX */
+	int32		before;			/* offset (seconds east of UTC) before the boundary */
+	int32		after;			/* offset after it */
+	bool		exact;			/* false: more than one transition that day, ask the zone */
+} TzCacheEntry;
+
+typedef struct TzCache
+{
+	pg_tz	   *tz;
+	TzCacheEntry e[TZ_CACHE_SLOTS];
+} TzCache;
+
+/* the zone named tzname (NULL: the session time zone); unknown names are an error */
+extern void tzcache_init(TzCache *c, const char *tzname);
+
+/* local seconds since 1970-01-01 00:00 of t in the cache's zone */
+extern int64 tzcache_local(TzCache *c, TimestampTz t);
+
+/*
+ * The bucket of period p containing t, with a one-range cache: bc remembers
+ * the UTC range [lo, hi) of the last bucket computed when the zone's offset
+ * is constant over all of it (no transition inside), so runs of nearby
+ * timestamps cost two comparisons.  Zero-initialise bc; one per period.
+ */
+typedef struct BucketCache
+{
+	TimestampTz lo;
+	TimestampTz hi;
+	int32		bucket;
+} BucketCache;
+
+extern int32 calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t);
+
+static inline int32
+calendar_bucket(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)
+{
+	if (t >= bc->lo && t < bc->hi)
+		return bc->bucket;
+	return calendar_bucket_fill(c, bc, p, t);
+}
+
+/* the timestamptz of local wall-clock seconds (e.g. a local midnight) */
+extern TimestampTz tzcache_to_utc(TzCache *c, int64 local_seconds);
+
+/*
+ * Period names: hour, day, week, month (and rolling_24h where allowed);
+ * unknown names are an error listing the valid ones.
+ */
+extern int	calendar_period(text *name, bool allow_rolling, const char *what);
+
+#define CAL_ROLLING_24H CO_NPERIODS
+
+/* Unix microseconds of a timestamptz */
+#define TS_UNIX_US(t) ((int64) (t) + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+#endif							/* ANALYTICS_CALENDAR_H */
