@@ -258,3 +258,15 @@ SELECT analytics.stickiness(uid, ts, 'day', 'day') FROM ev;
 SELECT analytics.stickiness(uid, ts, 'day', 'year') FROM ev;
 SELECT analytics.stickiness(uid, ts, 'day', NULL) FROM ev;
 SELECT analytics.lifecycle(1, '2026-01-01'::timestamptz + g * interval '1 hour', 'hour') FROM generate_series(0, 200000, 200000) g;
+-- Infinite timestamps lie in no period; hours near the end of time do not fit.
+SELECT analytics.cohort_matrix(uid, CASE WHEN uid = 2 THEN 'infinity' ELSE ts END, 'week', 4) FROM ev;
+SELECT analytics.cohort_matrix(1, '-infinity'::timestamptz, 'rolling_24h', 3);
+SELECT analytics.lifecycle(1, '294276-12-31 00:00+00'::timestamptz, 'hour');
+SELECT c.cohort_start FROM unnest((SELECT analytics.cohort_matrix(1, '294276-12-31 00:00+00'::timestamptz, 'month', 3))) c;
+-- The state is bounded by analytics.max_aggregate_memory (per process).
+SET analytics.max_aggregate_memory = '1MB';
+\set VERBOSITY terse
+SELECT analytics.cohort_matrix(g, '2026-01-01'::timestamptz, 'day', 1) FROM generate_series(1, 100000) g;
+\set VERBOSITY default
+RESET analytics.max_aggregate_memory;
+SELECT (analytics.cohort_matrix(g, '2026-01-01'::timestamptz, 'day', 1))[1].cohort_size FROM generate_series(1, 100000) g;

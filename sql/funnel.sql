@@ -268,6 +268,13 @@ SELECT analytics.window_funnel('1 day', 'strict_once', '2026-01-01'::timestamptz
 FROM generate_series(1, 200);
 SELECT analytics.window_funnel('1 day', 'strict_once', '2026-01-01'::timestamptz, true, true, true)
 FROM generate_series(1, 20);
+-- funnel_report holds every matching row; its memory is bounded too.
+SET analytics.max_aggregate_memory = '1MB';
+\set VERBOSITY terse
+SELECT analytics.funnel_report(g % 50000, '2026-01-01'::timestamptz + g * interval '1 s', '1 day', true)
+FROM generate_series(1, 100000) g;
+\set VERBOSITY default
+RESET analytics.max_aggregate_memory;
 SELECT analytics.funnel_report(uid, ts, '0 s', ev = 'view') FROM fr;
 SELECT analytics.funnel_report(uid, ts, NULL, ev = 'view') FROM fr;
 SELECT analytics.funnel_report(uid, ts, '1 day', '{"exclusions": [2, 1]}', ev = 'view', ev = 'cart') FROM fr;

@@ -50,5 +50,6 @@ LEFT JOIN (SELECT extract(isodow FROM occurred_at AT TIME ZONE 'Asia/Kathmandu')
 SELECT analytics.engagement_heatmap(ts, NULL) FROM hv;
 SELECT analytics.engagement_heatmap(ts, 'Nowhere/Atlantis') FROM hv;
 SELECT analytics.engagement_heatmap(ts, CASE WHEN ts < '2026-01-06' THEN 'UTC' ELSE 'Asia/Tokyo' END) FROM hv;
+SELECT analytics.engagement_heatmap(ts) FROM (VALUES ('2026-01-01'::timestamptz), ('-infinity')) v(ts);
 SELECT * FROM analytics.heatmap_cells('{1,2,3}'::bigint[]);
 SELECT * FROM analytics.heatmap_cells(array_fill(0::bigint, ARRAY[24, 7]));

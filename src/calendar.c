@@ -117,16 +117,36 @@ tzcache_local(TzCache *c, TimestampTz t)
 	return s + (s < e->boundary ? e->before : e->after);
 }
 
+void
+calendar_check_finite(TimestampTz t)
+{
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("an infinite timestamp has no period"),
+				 errhint("Leave rows with infinite timestamps out, for example WHERE ts <> 'infinity'.")));
+}
+
 int32
 calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)
 {
-	int64		local = tzcache_local(c, t);
-	int64		b = co_bucket(p, local);
-	int64		off = local - (co_floor_div(t, USECS_PER_SEC) + UNIX_EPOCH_SECS);
-	int64		lo = co_bucket_start(p, b) - off;	/* the bucket in Unix seconds, */
-	int64		hi = co_bucket_start(p, b + 1) - off;	/* were the offset constant */
-	int64		d;
+	int64		local,
+				b,
+				off,
+				lo,
+				hi,
+				d;
 
+	calendar_check_finite(t);
+	local = tzcache_local(c, t);
+	b = co_bucket(p, local);
+	if (b < PG_INT32_MIN || b >= PG_INT32_MAX)	/* hours near the ends of time */
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range for periods of this length")));
+	off = local - (co_floor_div(t, USECS_PER_SEC) + UNIX_EPOCH_SECS);
+	lo = co_bucket_start(p, b) - off;	/* the bucket in Unix seconds, */
+	hi = co_bucket_start(p, b + 1) - off;	/* were the offset constant */
 	bc->bucket = (int32) b;
 	bc->lo = bc->hi = 0;		/* empty until proven safe */
 	/* keep the range only if well inside the timestamp range ... */

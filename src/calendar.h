@@ -42,6 +42,7 @@ extern int64 tzcache_local(TzCache *c, TimestampTz t);
  * the UTC range [lo, hi) of the last bucket computed when the zone's offset
  * is constant over all of it (no transition inside), so runs of nearby
  * timestamps cost two comparisons.  Zero-initialise bc; one per period.
+ * Infinite timestamps, and hours beyond the int32 range, are errors.
  */
 typedef struct BucketCache
 {
@@ -51,6 +52,9 @@ typedef struct BucketCache
 } BucketCache;
 
 extern int32 calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t);
+
+/* error out on 'infinity' and '-infinity': they lie in no period */
+extern void calendar_check_finite(TimestampTz t);
 
 static inline int32
 calendar_bucket(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)

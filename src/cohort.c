@@ -219,6 +219,7 @@ cohort_row(CohortState *st, Datum actor, TimestampTz ts, bool start, bool ret, d
 {
 	if (st->period == CAL_ROLLING_24H)
 	{
+		calendar_check_finite(ts);
 		if (start || ret)
 			activity_add_rolling(st->act, actor, TS_UNIX_US(ts), start, ret);
 		return;
