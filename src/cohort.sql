@@ -25,33 +25,33 @@ COMMENT ON TYPE analytics.stickiness_count IS
 'Number of (actor, window) pairs in which the actor was active in exactly active_periods periods.';
 
 CREATE FUNCTION analytics.cohort_matrix_accum(internal, anyelement, timestamptz, text, int)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_matrix_accum(internal, anyelement, timestamptz, text, int, jsonb)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_matrix_accum(internal, anyelement, timestamptz, text, int, jsonb, bool, bool)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_matrix_accum(internal, anyelement, timestamptz, text, int, jsonb, bool, bool, float8)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_matrix_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.lifecycle_accum(internal, anyelement, timestamptz, text)
-RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.lifecycle_accum(internal, anyelement, timestamptz, text, jsonb)
-RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.stickiness_accum(internal, anyelement, timestamptz, text, text)
-RETURNS internal AS 'MODULE_PATHNAME', 'stickiness_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'stickiness_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.stickiness_accum(internal, anyelement, timestamptz, text, text, jsonb)
-RETURNS internal AS 'MODULE_PATHNAME', 'stickiness_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'stickiness_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_combine(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_combine' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_combine' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_serialize(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'cohort_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+RETURNS bytea AS 'MODULE_PATHNAME', 'cohort_serialize' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_deserialize(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_deserialize' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.cohort_matrix_final(internal)
-RETURNS analytics.cohort_cell[] AS 'MODULE_PATHNAME', 'cohort_matrix_final' LANGUAGE C PARALLEL SAFE;
+RETURNS analytics.cohort_cell[] AS 'MODULE_PATHNAME', 'cohort_matrix_final' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.lifecycle_final(internal)
-RETURNS analytics.lifecycle_period[] AS 'MODULE_PATHNAME', 'lifecycle_final' LANGUAGE C PARALLEL SAFE;
+RETURNS analytics.lifecycle_period[] AS 'MODULE_PATHNAME', 'lifecycle_final' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.stickiness_final(internal)
-RETURNS analytics.stickiness_count[] AS 'MODULE_PATHNAME', 'stickiness_final' LANGUAGE C PARALLEL SAFE;
+RETURNS analytics.stickiness_count[] AS 'MODULE_PATHNAME', 'stickiness_final' LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION analytics.cohort_matrix_accum(internal, anyelement, timestamptz, text, int) IS 'Transition function of cohort_matrix.';
 COMMENT ON FUNCTION analytics.cohort_matrix_accum(internal, anyelement, timestamptz, text, int, jsonb) IS 'Transition function of cohort_matrix with options.';

@@ -25,25 +25,25 @@ COMMENT ON AGGREGATE analytics.retention(bool[]) IS
 'ClickHouse retention: element 1 is any(cond1), element i is any(cond1) AND any(cond_i); 1 to 64 conditions. Use under GROUP BY actor.';
 
 CREATE FUNCTION analytics.window_funnel_accum(internal, interval, timestamptz, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.window_funnel_accum(internal, interval, text, timestamptz, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.window_funnel_final(internal)
-RETURNS int AS 'MODULE_PATHNAME', 'window_funnel_final' LANGUAGE C PARALLEL SAFE;
+RETURNS int AS 'MODULE_PATHNAME', 'window_funnel_final' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.sequence_match_accum(internal, text, timestamptz, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'sequence_match_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'sequence_match_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.sequence_match_final(internal)
-RETURNS bool AS 'MODULE_PATHNAME', 'sequence_match_final' LANGUAGE C PARALLEL SAFE;
+RETURNS bool AS 'MODULE_PATHNAME', 'sequence_match_final' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.sequence_count_accum(internal, text, timestamptz, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'sequence_count_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'sequence_count_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.sequence_count_final(internal)
-RETURNS bigint AS 'MODULE_PATHNAME', 'sequence_count_final' LANGUAGE C PARALLEL SAFE;
+RETURNS bigint AS 'MODULE_PATHNAME', 'sequence_count_final' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.seq_combine(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'seq_combine' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'seq_combine' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.seq_serialize(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'seq_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+RETURNS bytea AS 'MODULE_PATHNAME', 'seq_serialize' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.seq_deserialize(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'seq_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'seq_deserialize' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION analytics.window_funnel_accum(internal, interval, timestamptz, bool[]) IS 'Transition function of window_funnel.';
 COMMENT ON FUNCTION analytics.window_funnel_accum(internal, interval, text, timestamptz, bool[]) IS 'Transition function of window_funnel with modes.';
 COMMENT ON FUNCTION analytics.window_funnel_final(internal) IS 'Final function of window_funnel.';
@@ -88,19 +88,19 @@ COMMENT ON TYPE analytics.funnel_step IS
 'One step of a funnel report: actors who reached it, conversion from the previous and from the first step, and median seconds from the previous and from the first step.';
 
 CREATE FUNCTION analytics.funnel_report_accum(internal, anyelement, timestamptz, interval, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.funnel_report_accum(internal, anyelement, timestamptz, interval, jsonb, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.funnel_report_accum(internal, anyelement, timestamptz, interval, text, VARIADIC bool[])
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_accum' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.funnel_report_combine(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_combine' LANGUAGE C PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_combine' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.funnel_report_serialize(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'funnel_report_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+RETURNS bytea AS 'MODULE_PATHNAME', 'funnel_report_serialize' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.funnel_report_deserialize(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_deserialize' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE FUNCTION analytics.funnel_report_final(internal)
-RETURNS analytics.funnel_step[] AS 'MODULE_PATHNAME', 'funnel_report_final' LANGUAGE C PARALLEL SAFE;
+RETURNS analytics.funnel_step[] AS 'MODULE_PATHNAME', 'funnel_report_final' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION analytics.funnel_report_accum(internal, anyelement, timestamptz, interval, bool[]) IS 'Transition function of funnel_report.';
 COMMENT ON FUNCTION analytics.funnel_report_accum(internal, anyelement, timestamptz, interval, jsonb, bool[]) IS 'Transition function of funnel_report with options.';
 COMMENT ON FUNCTION analytics.funnel_report_accum(internal, anyelement, timestamptz, interval, text, bool[]) IS 'Transition function of funnel_report with options given as an untyped literal.';
