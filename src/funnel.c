@@ -687,7 +687,7 @@ typedef struct FunnelReport
 
 /* options: {"mode": "strict_order, ...", "exclusions": [condition, from_step, to_step, ...]} */
 static void
-report_options(FunnelReport *fr, Jsonb *options, MemoryContext cxt)
+report_options(FunnelReport *fr, Jsonb *options)
 {
 	an_option	spec[] = {
 		AN_OPTION("mode", AN_OPT_STRING, 0x1),
@@ -740,7 +740,6 @@ report_options(FunnelReport *fr, Jsonb *options, MemoryContext cxt)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("an exclusion must lie between two steps: 1 <= from_step < to_step <= %d",
 							fr->n_steps)));
-	(void) cxt;
 }
 
 PG_FUNCTION_INFO_V1(funnel_report_accum);
@@ -786,7 +785,7 @@ funnel_report_accum(PG_FUNCTION_ARGS)
 					   : get_fn_expr_argtype(fcinfo->flinfo, 4) == TEXTOID
 					   ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 															CStringGetDatum(text_to_cstring((text *) options))))
-					   : (Jsonb *) options, aggcxt);
+					   : (Jsonb *) options);
 		fr->actors = actor_table_create(get_fn_expr_argtype(fcinfo->flinfo, 1), InvalidOid,
 										fr->cxt, "the actor");
 		fr->lists_cap = 1024;
