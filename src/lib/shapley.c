@@ -73,24 +73,6 @@ typedef struct sh_sums
 	double		qv[SH_STANDARD_MAX_CHANNELS];
 } sh_sums;
 
-static int	sh_error(char *err, size_t errlen, int code, const char *fmt,...)
-			__attribute__((format(printf, 4, 5)));
-
-/* Format a message into err (if there is room) and return code. */
-static int
-sh_error(char *err, size_t errlen, int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (err != NULL && errlen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* Allocate count elements of size bytes; NULL on overflow or out of memory. */
 static void *
 alloc_array(const an_allocator *a, int64_t count, size_t size)
@@ -108,15 +90,15 @@ check_args(const an_path *paths, int64_t n_paths, int n_channels,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (a == NULL)
-		return sh_error(err, errlen, AN_EINVAL, "no allocator given");
+		return an_set_error(err, errlen, AN_EINVAL, "no allocator given");
 	if (n_channels < 1)
-		return sh_error(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 						"n_channels must be at least 1, got %d", n_channels);
 	if (n_paths < 0)
-		return sh_error(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 						"n_paths must not be negative, got %" PRId64, n_paths);
 	if (n_paths > 0 && paths == NULL)
-		return sh_error(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 						"paths is NULL but n_paths is %" PRId64, n_paths);
 	return AN_OK;
 }
@@ -129,11 +111,11 @@ check_path(const an_path *p, int64_t i, char *err, size_t errlen)
 	double		x = 0;
 
 	if (p->length < 1)
-		return sh_error(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 						"path %" PRId64 " has length %d; every path needs at least one channel",
 						i, (int) p->length);
 	if (p->channels == NULL)
-		return sh_error(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 						"path %" PRId64 " has no channel array", i);
 	if (!(isfinite(p->conversions) && p->conversions >= 0))
 	{
@@ -151,7 +133,7 @@ check_path(const an_path *p, int64_t i, char *err, size_t errlen)
 		x = p->value;
 	}
 	if (bad != NULL)
-		return sh_error(err, errlen, AN_EINVAL,
+		return an_set_error(err, errlen, AN_EINVAL,
 						"path %" PRId64 " has %s %g; counts must be finite and >= 0",
 						i, bad, x);
 	return AN_OK;
@@ -161,7 +143,7 @@ check_path(const an_path *p, int64_t i, char *err, size_t errlen)
 static int
 bad_channel(int64_t i, int e, int32_t id, int n_channels, char *err, size_t errlen)
 {
-	return sh_error(err, errlen, AN_EINVAL,
+	return an_set_error(err, errlen, AN_EINVAL,
 					"path %" PRId64 " has channel id %d at step %d, outside 0..%d",
 					i, (int) id, e, n_channels - 1);
 }
@@ -217,7 +199,7 @@ sh_simplified(const an_path *paths, int64_t n_paths, int n_channels,
 	if (rc != AN_OK)
 		return rc;
 	if (conversions == NULL || value == NULL)
-		return sh_error(err, errlen, AN_EINVAL, "output arrays must not be NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "output arrays must not be NULL");
 	memset(conversions, 0, sizeof(double) * (size_t) n_channels);
 	memset(value, 0, sizeof(double) * (size_t) n_channels);
 
@@ -225,7 +207,7 @@ sh_simplified(const an_path *paths, int64_t n_paths, int n_channels,
 	list = alloc_array(a, n_channels, sizeof(int32_t));
 	if (mark == NULL || list == NULL)
 	{
-		rc = sh_error(err, errlen, AN_ENOMEM, "out of memory");
+		rc = an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 		goto done;
 	}
 	memset(mark, 0, sizeof(int64_t) * (size_t) n_channels);
@@ -288,7 +270,7 @@ sh_ordered(const an_path *paths, int64_t n_paths, int n_channels,
 	int			rc;
 
 	if (conversions == NULL || value == NULL || n_positions == NULL)
-		return sh_error(err, errlen, AN_EINVAL, "output pointers must not be NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "output pointers must not be NULL");
 	*conversions = NULL;
 	*value = NULL;
 	*n_positions = 0;
@@ -357,7 +339,7 @@ sh_ordered(const an_path *paths, int64_t n_paths, int n_channels,
 	goto done;
 
 nomem:
-	rc = sh_error(err, errlen, AN_ENOMEM, "out of memory");
+	rc = an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 done:
 	an_free(a, conv);
 	an_free(a, val);
@@ -554,7 +536,7 @@ sh_standard(const an_path *paths, int64_t n_paths, int n_channels,
 	if (rc != AN_OK)
 		return rc;
 	if (conversions == NULL || value == NULL)
-		return sh_error(err, errlen, AN_EINVAL, "output arrays must not be NULL");
+		return an_set_error(err, errlen, AN_EINVAL, "output arrays must not be NULL");
 	memset(conversions, 0, sizeof(double) * (size_t) n_channels);
 	memset(value, 0, sizeof(double) * (size_t) n_channels);
 
@@ -597,7 +579,7 @@ sh_standard(const an_path *paths, int64_t n_paths, int n_channels,
 	}
 	if (n > SH_STANDARD_MAX_CHANNELS)
 	{
-		rc = sh_error(err, errlen, AN_ELIMIT,
+		rc = an_set_error(err, errlen, AN_ELIMIT,
 					  "standard shapley is exact for at most %d channels; the input has %d",
 					  SH_STANDARD_MAX_CHANNELS, n);
 		goto done;
@@ -680,7 +662,7 @@ sh_standard(const an_path *paths, int64_t n_paths, int n_channels,
 	goto done;
 
 nomem:
-	rc = sh_error(err, errlen, AN_ENOMEM, "out of memory");
+	rc = an_set_error(err, errlen, AN_ENOMEM, "out of memory");
 done:
 	an_free(a, map);
 	an_free(a, masks);
