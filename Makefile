@@ -15,7 +15,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" analytics.co
 MODULE_big  = analytics
 
 # One SQL file per module, concatenated in this order into the install script.
-SQL_MODULES = analytics demo paths attribution markov shapley report cohort funnel heatmap
+SQL_MODULES = analytics demo paths attribution markov shapley report cohort funnel heatmap kmeans rfm segments
 SQL_SOURCES = $(foreach m,$(SQL_MODULES),src/$(m).sql)
 
 OBJS = \
@@ -33,6 +33,8 @@ OBJS = \
 	src/cohort.o \
 	src/funnel.o \
 	src/heatmap.o \
+	src/kmeans.o \
+	src/rfm.o \
 	src/lib/alloc.o \
 	src/lib/ihash.o \
 	src/lib/rng.o \
@@ -41,7 +43,8 @@ OBJS = \
 	src/lib/markov.o \
 	src/lib/shapley.o \
 	src/lib/cohort.o \
-	src/lib/funnel.o
+	src/lib/funnel.o \
+	src/lib/kmeans.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 

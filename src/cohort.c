@@ -64,14 +64,6 @@ same_text(text *a, text *b)
 					  memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0);
 }
 
-static bool
-same_jsonb(Jsonb *a, Jsonb *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return a == b || (VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0);
-}
-
 static void
 params_changed(cohort_fn fn)
 {
@@ -161,7 +153,7 @@ cohort_state(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_a
 		if (!same_text(PG_GETARG_TEXT_PP(period_arg), st->period_arg) ||
 			(within_arg >= 0 && !same_text(PG_GETARG_TEXT_PP(within_arg), st->within_arg)) ||
 			(periods_arg >= 0 && PG_GETARG_INT32(periods_arg) != st->periods) ||
-			!same_jsonb(options, st->options_arg))
+			!an_same_jsonb(options, st->options_arg))
 			params_changed(fn);
 		return st;
 	}

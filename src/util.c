@@ -435,3 +435,11 @@ an_agg_args_const(FunctionCallInfo fcinfo, int first, int last)
 	}
 	return true;
 }
+
+bool
+an_same_jsonb(Jsonb *a, Jsonb *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a == b || (VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0);
+}

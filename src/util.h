@@ -98,6 +98,9 @@ extern Oid	an_type_oid(const char *name);
 extern ArrayType *an_composite_array(const char *type_name, int nrows, int natts,
 									 Datum *values, bool *nulls);
 
+/* are two (possibly NULL) jsonb values byte for byte the same? */
+extern bool an_same_jsonb(Jsonb *a, Jsonb *b);
+
 /* text datum from a C string of known length */
 extern Datum an_text_datum(const char *s, int len);
 

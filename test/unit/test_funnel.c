@@ -206,45 +206,7 @@ shuffle_events(an_rng *r, fn_event *ev, int n)
  * ---------------------------------------------------------------------
  */
 
-typedef struct test_ctx
-{
-	int			allow;			/* allocations left before failing (-1: unlimited) */
-	int			live;			/* allocations not yet released */
-	long		interrupts;		/* check_interrupts calls */
-} test_ctx;
-
-static void *
-test_alloc(void *ctx, size_t size)
-{
-	test_ctx   *c = ctx;
-	void	   *p;
-
-	if (c->allow == 0)
-		return NULL;
-	if (c->allow > 0)
-		c->allow--;
-	p = malloc(size);
-	if (p)
-		c->live++;
-	return p;
-}
-
-static void
-test_release(void *ctx, void *ptr)
-{
-	test_ctx   *c = ctx;
-
-	c->live--;
-	free(ptr);
-}
-
-static void
-test_interrupts(void *ctx)
-{
-	test_ctx   *c = ctx;
-
-	c->interrupts++;
-}
+/* unit_ctx, unit_alloc, unit_release, unit_interrupts: see unit.h */
 
 /* ---------------------------------------------------------------------
  * sequence helpers
@@ -1284,8 +1246,8 @@ test_funnel_once(void)
 		int			rc;
 		int			i;
 		double		t0;
-		test_ctx	ctx = {-1, 0, 0};
-		an_allocator a = {test_alloc, test_release, test_interrupts, &ctx};
+		unit_ctx	ctx = {-1, 0, 0};
+		an_allocator a = {unit_alloc, unit_release, unit_interrupts, &ctx};
 
 		for (i = 0; i < 1000; i++)
 		{
@@ -1388,8 +1350,8 @@ test_funnel_once(void)
 			shuffle_events(&r, big, 41);
 			for (allow = 0; allow < 80 && ok_after < 0; allow++)
 			{
-				test_ctx	c2 = {allow, 0, 0};
-				an_allocator a2 = {test_alloc, test_release, NULL, &c2};
+				unit_ctx	c2 = {allow, 0, 0};
+				an_allocator a2 = {unit_alloc, unit_release, NULL, &c2};
 				int64_t		ch[4];
 
 				level = -1;
@@ -2252,8 +2214,8 @@ test_allocation(void)
 	/* window funnel: with k allocations allowed, either ENOMEM or success */
 	for (allow = 0; allow < 4; allow++)
 	{
-		test_ctx	ctx = {allow, 0, 0};
-		an_allocator a = {test_alloc, test_release, test_interrupts, &ctx};
+		unit_ctx	ctx = {allow, 0, 0};
+		an_allocator a = {unit_alloc, unit_release, unit_interrupts, &ctx};
 		int			level = -1;
 		int64_t		chain[2];
 		char		err[128];
@@ -2281,8 +2243,8 @@ test_allocation(void)
 
 		for (allow = 0; allow < 6; allow++)
 		{
-			test_ctx	ctx = {allow, 0, 0};
-			an_allocator a = {test_alloc, test_release, NULL, &ctx};
+			unit_ctx	ctx = {allow, 0, 0};
+			an_allocator a = {unit_alloc, unit_release, NULL, &ctx};
 			sq_program *p = NULL;
 			char		err[128];
 			bool		m = false;
@@ -2307,8 +2269,8 @@ test_allocation(void)
 	}
 
 	{
-		test_ctx	ctx = {-1, 0, 0};
-		an_allocator a = {test_alloc, test_release, test_interrupts, &ctx};
+		unit_ctx	ctx = {-1, 0, 0};
+		an_allocator a = {unit_alloc, unit_release, unit_interrupts, &ctx};
 		sq_program *p = NULL;
 		char		err[128];
 		int			level = 0;

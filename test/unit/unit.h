@@ -11,6 +11,54 @@
 
 #include <stdio.h>
 
+#include <stdlib.h>
+
+/*
+ * A counting allocator for the cores' an_allocator hooks: fails once
+ * `allow` allocations have been made (-1: never), counts live blocks and
+ * check_interrupts calls.  Wire it up as
+ *	an_allocator a = {unit_alloc, unit_release, unit_interrupts, &ctx};
+ */
+typedef struct unit_ctx
+{
+	int			allow;			/* allocations left before failing (-1: unlimited) */
+	int			live;			/* allocations not yet released */
+	long		interrupts;		/* check_interrupts calls */
+} unit_ctx;
+
+static inline void *
+unit_alloc(void *ctx, size_t size)
+{
+	unit_ctx   *c = ctx;
+	void	   *p;
+
+	if (c->allow == 0)
+		return NULL;
+	if (c->allow > 0)
+		c->allow--;
+	p = malloc(size);
+	if (p)
+		c->live++;
+	return p;
+}
+
+static inline void
+unit_release(void *ctx, void *ptr)
+{
+	unit_ctx   *c = ctx;
+
+	c->live--;
+	free(ptr);
+}
+
+static inline void
+unit_interrupts(void *ctx)
+{
+	unit_ctx   *c = ctx;
+
+	c->interrupts++;
+}
+
 static int	unit_checks = 0;
 static int	unit_failures = 0;
 
