@@ -323,7 +323,8 @@ SELECT ARRAY[cx + dx * 0.3, cy + dy * 0.3] AS f
 FROM (VALUES (0, 0), (10, 0), (0, 10)) c(cx, cy), generate_series(-1, 1) dx, generate_series(-1, 1) dy;
 SELECT (a).k, (a).model.k AS model_k, round((a).model.inertia::numeric, 6) AS inertia,
        array_agg(s.k ORDER BY s.k) AS ks,
-       (array_agg(s.silhouette ORDER BY s.silhouette DESC))[1] = max(s.silhouette) AS best_first
+       -- the chosen k has the highest silhouette of the scores (the smallest k on ties)
+       (a).k = (array_agg(s.k ORDER BY s.silhouette DESC, s.k))[1] AS chosen_is_best
 FROM (SELECT analytics.kmeans_auto(f, 2, 5) AS a FROM blobs) x, unnest((a).scores) s
 GROUP BY 1, 2, 3;
 -- inertia at k = 3: each group has 9 points at offsets 0.3 * (-1..1)^2:

@@ -1118,7 +1118,8 @@ typedef struct ModelCache
 	Size		len;
 	char	   *bytes;
 	KmModel		m;
-	double	   *row;			/* scratch: features, then standardized */
+	double	   *row;			/* scratch: the features, standardized */
+	double	   *raw;			/* scratch: the features as given */
 } ModelCache;
 
 static ModelCache *
@@ -1146,6 +1147,7 @@ model_cached(FunctionCallInfo fcinfo, int argno)
 	c->bytes = palloc(len);
 	memcpy(c->bytes, th, len);
 	c->row = palloc(sizeof(double) * (KM_MAX_DIMS + 1));
+	c->raw = palloc(sizeof(double) * (KM_MAX_DIMS + 1));
 	model_parse(th, &c->m);
 	fcinfo->flinfo->fn_extra = c;
 	MemoryContextSwitchTo(old);
@@ -1153,22 +1155,21 @@ model_cached(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * The features of argument argno standardized like the model's fit, in
- * c->row; false when they are NULL.
+ * The features of argument argno as given in c->raw and standardized like
+ * the model's fit in c->row; false when they are NULL.
  */
 static bool
 model_features(FunctionCallInfo fcinfo, ModelCache *c, int argno, const char *what)
 {
-	int			n = read_features(fcinfo, argno, c->row, KM_MAX_DIMS, what);
+	int			n = read_features(fcinfo, argno, c->raw, KM_MAX_DIMS, what);
 	int			j;
 
 	if (n < 0)
 		return false;
 	if (n != c->m.d)
 		dims_mismatch(what, n, c->m.d, "the model has");
-	if (c->m.standardized)
-		for (j = 0; j < n; j++)
-			c->row[j] = (c->row[j] - c->m.mean[j]) / c->m.scale[j];
+	for (j = 0; j < n; j++)
+		c->row[j] = c->m.standardized ? (c->raw[j] - c->m.mean[j]) / c->m.scale[j] : c->raw[j];
 	return true;
 }
 
@@ -1329,8 +1330,7 @@ kmeans_refine_accum(PG_FUNCTION_ARGS)
 	if (!model_features(fcinfo, c, 2, "kmeans_refine"))
 		PG_RETURN_ARRAYTYPE_P(arr);
 	cl = km_nearest(c->m.fitted, k, d, c->row, &d2);
-	/* the input-unit features, for the sums */
-	raw = (const double *) ARR_DATA_PTR(PG_GETARG_ARRAYTYPE_P(2));
+	raw = c->raw;				/* the input-unit features, for the sums */
 	sums = RF_SUMS(s, k, d) + cl * d;
 	fsum = RF_FSUM(s, k, d);
 	fsq = RF_FSQ(s, k, d);
