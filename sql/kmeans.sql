@@ -423,6 +423,15 @@ SELECT analytics.kmeans_assign(ROW(2, 2, '{1,2,3,4}'::float8[], NULL, 0, false, 
                                    NULL, NULL, 1, 0)::analytics.kmeans_model, '{1,2}');
 SELECT analytics.kmeans_assign(ROW(1, 1, '{{1}}'::float8[], NULL, 0, false, 0, 0, NULL, 'zscore',
                                    '{0}', '{0}', 1, 0)::analytics.kmeans_model, '{1}');
+SELECT analytics.kmeans_assign(ROW(1, 1, NULL, NULL, 0, false, 0, 0, NULL, 'none',
+                                   NULL, NULL, 1, 0)::analytics.kmeans_model, '{1}');
+SELECT analytics.kmeans_assign(ROW(1, 1, '{{1}}'::float8[], NULL, 0, false, 0, 0, NULL, 'minmax',
+                                   NULL, NULL, 1, 0)::analytics.kmeans_model, '{1}');
+SELECT analytics.kmeans_assign(ROW(1, 1, '{{Infinity}}'::float8[], NULL, 0, false, 0, 0, NULL, 'none',
+                                   NULL, NULL, 1, 0)::analytics.kmeans_model, '{1}');
+SELECT analytics.kmeans_assign(ROW(1, 1, '{{1}}'::float8[], NULL, 0, false, 0, 0, NULL, 'zscore',
+                                   NULL, NULL, 1, 0)::analytics.kmeans_model, '{1}');
+SELECT analytics.kmeans_label_clusters(m, ARRAY['a', NULL], '{{1,2},{3,4}}') FROM plane_model;
 SELECT analytics.kmeans_refine(NULL, f) FROM line;
 SELECT analytics.kmeans_refine(m, f) FROM plane, (VALUES (1), (2)) v(i),
        LATERAL (SELECT analytics.kmeans(f, i) AS m FROM line) s;
