@@ -44,7 +44,8 @@ OBJS = \
 	src/lib/shapley.o \
 	src/lib/cohort.o \
 	src/lib/funnel.o \
-	src/lib/kmeans.o
+	src/lib/kmeans.o \
+	src/lib/par.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 

@@ -378,6 +378,23 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 
+-- Threads in the fit (60,000 points: above the 32,768 from which threads are used):
+-- the model is the same for 1, 2 and 5 threads, serial plan.
+SET max_parallel_workers_per_gather = 0;
+SET analytics.max_threads = 1;
+CREATE TABLE one_thread AS SELECT analytics.kmeans(f, 5, '{"n_init": 2, "seed": 3}') AS km FROM many;
+SET analytics.max_threads = 2;
+SELECT km = (SELECT analytics.kmeans(f, 5, '{"n_init": 2, "seed": 3}') FROM many) AS two_threads_same FROM one_thread;
+SET analytics.max_threads = 5;
+SELECT km = (SELECT analytics.kmeans(f, 5, '{"n_init": 2, "seed": 3}') FROM many) AS five_threads_same,
+       (SELECT (a).model = km FROM (SELECT analytics.kmeans_auto(f, 5, 5, '{"n_init": 2, "seed": 3}') AS a FROM many) x)
+           AS auto_same
+FROM one_thread;
+RESET analytics.max_threads;
+RESET max_parallel_workers_per_gather;
+SET analytics.max_threads = 65;
+SET analytics.max_threads = -2;
+
 -- ---------------------------------------------------------------------------
 -- kmeans_label_clusters: each cluster gets the name of the nearest free
 -- prototype.  Centroids (0,1), (10,1), (5,20); prototypes (1,0) left,

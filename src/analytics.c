@@ -21,12 +21,24 @@
 #include <json-c/json_c_version.h>
 
 #include "analytics.h"
+#include "lib/par.h"
 
 PG_MODULE_MAGIC;
 
 bool		analytics_preloaded = false;
+int			analytics_max_threads = -1;
 
 void		_PG_init(void);
+
+/*
+ * For an_par_for: whether CHECK_FOR_INTERRUPTS has work (it only reads the
+ * flag, so it is safe while helper threads run).
+ */
+static int
+interrupt_pending(void)
+{
+	return InterruptPending ? 1 : 0;
+}
 
 /*
  * Called once per process that loads the library: the postmaster when the
@@ -55,7 +67,19 @@ _PG_init(void)
 							100000000, 1000, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("analytics.max_threads",
+							"Threads one computation of the extension may use inside a backend.",
+							"The k-means fits of kmeans and kmeans_auto spread their passes over "
+							"the points across this many threads of the backend (the results do "
+							"not depend on it).  -1 follows max_parallel_workers_per_gather + 1, "
+							"the processes a parallel query may use, at most the number of CPUs; "
+							"1 keeps the work in the backend's own thread.",
+							&analytics_max_threads,
+							-1, -1, AN_PAR_MAX_THREADS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("analytics");
+	an_par_interrupt_pending = interrupt_pending;
 }
 
 PG_FUNCTION_INFO_V1(analytics_version);

@@ -16,5 +16,9 @@ extern bool analytics_preloaded;
 /* settings (analytics.c registers them) */
 extern int	analytics_max_aggregate_memory;	/* kB */
 extern int	analytics_sequence_max_steps;
+extern int	analytics_max_threads;
+
+/* threads a computation may use in this backend now (util.c) */
+extern int	an_threads(void);
 
 #endif							/* ANALYTICS_H */

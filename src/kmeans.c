@@ -152,7 +152,7 @@ typedef enum KmFn
 
 static const char *const km_fn_names[KF_NFNS] = {"kmeans", "kmeans_auto", "silhouette"};
 
-#define KM_STATE_VERSION 1
+#define KM_STATE_VERSION 2
 #define DEFAULT_MAX_POINTS 10000
 
 typedef struct KmState
@@ -170,6 +170,7 @@ typedef struct KmState
 	int64		seed;
 	bool		standardize;
 	bool		params_const;
+	bool		sorted;			/* x (and hash) in canonical order */
 	int64		limit;			/* sample size, 0 = keep every point */
 	int64		max_points;		/* silhouette cap (auto, silhouette) */
 	int64		rows;			/* rows with features */
@@ -185,6 +186,8 @@ typedef struct KmState
 } KmState;
 
 #define KM_SER_FIXED offsetof(KmState, cxt)
+/* serialized: VARHDRSZ, padding, the fixed part, then the points 8-aligned */
+#define KM_SER_HEAD (MAXALIGN(VARHDRSZ + KM_SER_FIXED) - VARHDRSZ)
 
 /* error out when the state has outgrown analytics.max_aggregate_memory */
 static void
@@ -289,6 +292,7 @@ km_add(KmState *st, const double *p)
 {
 	uint64		h = km_point_hash(p, st->d, (uint64) st->seed);
 
+	st->sorted = false;
 	if (st->limit == 0)
 	{
 		if (st->n == st->cap)
@@ -452,6 +456,7 @@ km_state(FunctionCallInfo fcinfo, KmFn fn, int k_arg, int kmax_arg, int options_
 	old = MemoryContextSwitchTo(cxt);
 	st = palloc0(sizeof(KmState));
 	st->version = KM_STATE_VERSION;
+	st->sorted = true;			/* no points yet */
 	st->fn = fn;
 	st->cxt = cxt;
 	st->params_const = last_param < 1 || an_agg_args_const(fcinfo, first_param, last_param);
@@ -574,9 +579,32 @@ kmeans_combine(PG_FUNCTION_ARGS)
 					  a->d - (a->fn == KF_SILHOUETTE ? 1 : 0), "other rows have");
 	a->rows += b->rows;
 	a->skipped += b->skipped;
+	if (a->limit == 0 && a->sorted && b->sorted && a->n > 0 && b->n > 0)
+	{
+		/*
+		 * Two runs in canonical order (from parallel workers): grow a to
+		 * exactly the union (a large block is realloc'ed, so its pages stay
+		 * where they are) and merge b into it from the back.
+		 */
+		int64		n = a->n + b->n;
+
+		if (n > a->cap)
+		{
+			km_check_memory(a, (Size) (n - a->cap) * (a->d * sizeof(double) + sizeof(uint64)));
+			a->x = repalloc_huge(a->x, (Size) n * a->d * sizeof(double));
+			a->hash = repalloc_huge(a->hash, (Size) n * sizeof(uint64));
+			a->cap = n;
+		}
+		km_merge_canonical(a->x, a->hash, a->n, b->x, b->hash, b->n, a->d);
+		a->n = n;
+		MemoryContextDelete(b->cxt);
+		PG_RETURN_POINTER(a);
+	}
 	if (a->limit == 0)
 	{
 		/* keep every point: append b's in one copy */
+		if (b->n > 0)
+			a->sorted = a->n == 0 && b->sorted;
 		km_grow(a, a->n + b->n);
 		if (b->n > 0)
 		{
@@ -596,13 +624,18 @@ kmeans_combine(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(kmeans_serialize);
+/*
+ * A parallel worker puts its points in canonical order here, while the
+ * others still scan, so that the leader only merges the runs.
+ */
 Datum
 kmeans_serialize(PG_FUNCTION_ARGS)
 {
 	KmState    *st = (KmState *) PG_GETARG_POINTER(0);
 	Size		xbytes = (Size) st->n * st->d * sizeof(double);
 	Size		hbytes = (Size) st->n * sizeof(uint64);
-	Size		len = VARHDRSZ + KM_SER_FIXED + xbytes + hbytes;
+	Size		len = VARHDRSZ + KM_SER_HEAD + xbytes + hbytes;
+	KmState		head = *st;
 	bytea	   *out;
 	char	   *p;
 
@@ -615,13 +648,28 @@ kmeans_serialize(PG_FUNCTION_ARGS)
 	out = palloc(len);
 	SET_VARSIZE(out, len);
 	p = VARDATA(out);
-	memcpy(p, st, KM_SER_FIXED);
-	p += KM_SER_FIXED;
-	if (xbytes)
-		memcpy(p, st->x, xbytes);
-	p += xbytes;
-	if (hbytes)
-		memcpy(p, st->hash, hbytes);
+	memset(p + KM_SER_FIXED, 0, KM_SER_HEAD - KM_SER_FIXED);
+	if (st->limit == 0 && !st->sorted && st->n > 0)
+	{
+		char		err[256];
+		an_allocator a = an_pg_allocator(CurrentMemoryContext);
+		int			rc = km_sort_canonical_hashed(st->x, st->hash, st->n, st->d,
+												  (double *) (p + KM_SER_HEAD),
+												  (uint64 *) (p + KM_SER_HEAD + xbytes),
+												  &a, err, sizeof(err));
+
+		if (rc != AN_OK)
+			an_report_core_error(rc, err, NULL);
+		head.sorted = true;
+	}
+	else
+	{
+		if (xbytes)
+			memcpy(p + KM_SER_HEAD, st->x, xbytes);
+		if (hbytes)
+			memcpy(p + KM_SER_HEAD + xbytes, st->hash, hbytes);
+	}
+	memcpy(p, &head, KM_SER_FIXED);
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -638,16 +686,16 @@ kmeans_deserialize(PG_FUNCTION_ARGS)
 	Size		xbytes,
 				hbytes;
 
-	if (len < KM_SER_FIXED)
+	if (len < KM_SER_HEAD)
 		elog(ERROR, "truncated kmeans state");
 	memcpy(st, p, KM_SER_FIXED);
-	p += KM_SER_FIXED;
+	p += KM_SER_HEAD;
 	if (st->version != KM_STATE_VERSION || st->d < 0 || st->d > KM_MAX_DIMS + 1 ||
 		st->n < 0 || st->fn < 0 || st->fn >= KF_NFNS)
 		elog(ERROR, "invalid kmeans state");
 	xbytes = (Size) st->n * st->d * sizeof(double);
 	hbytes = (Size) st->n * sizeof(uint64);
-	if (len != KM_SER_FIXED + xbytes + hbytes)
+	if (len != KM_SER_HEAD + xbytes + hbytes)
 		elog(ERROR, "kmeans state has the wrong length");
 	st->cxt = cxt;
 	st->options_arg = NULL;
@@ -694,9 +742,19 @@ km_sort_points(KmState *st)
 {
 	char		err[256];
 	an_allocator a = an_pg_allocator(CurrentMemoryContext);
-	double	   *sorted = MemoryContextAllocHuge(st->cxt, (Size) Max(st->n, 1) * st->d * sizeof(double));
-	int			rc = km_sort_canonical_hashed(st->x, st->hash, st->n, st->d, sorted, &a, err, sizeof(err));
+	double	   *sorted;
+	int			rc;
 
+	if (st->sorted)
+	{
+		/* merged from sorted runs, or fewer than two points */
+		if (st->hash)
+			pfree(st->hash);
+		st->hash = NULL;
+		return;
+	}
+	sorted = MemoryContextAllocHuge(st->cxt, (Size) Max(st->n, 1) * st->d * sizeof(double));
+	rc = km_sort_canonical_hashed(st->x, st->hash, st->n, st->d, sorted, NULL, &a, err, sizeof(err));
 	if (rc != AN_OK)
 		an_report_core_error(rc, err, NULL);
 	pfree(st->x);
@@ -768,6 +826,7 @@ km_fit_model(KmState *st, int k, KmModel *m, const double *mean, const double *s
 	p.tol = st->tol;
 	p.seed = (uint64) st->seed;
 	p.algorithm = (km_algorithm) st->algorithm;
+	p.threads = an_threads();
 	memset(&r, 0, sizeof(r));
 	m->fitted = r.centroids = palloc(sizeof(double) * k * d);
 	m->sizes = r.sizes = palloc(sizeof(int64) * k);

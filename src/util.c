@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -13,6 +14,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
+#include "optimizer/cost.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -20,6 +22,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "analytics.h"
 #include "util.h"
 
 static void *
@@ -40,6 +43,27 @@ pg_core_interrupts(void *ctx)
 {
 	(void) ctx;
 	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Threads for one computation (analytics.max_threads; -1: the processes a
+ * parallel query may use, max_parallel_workers_per_gather + 1, at most the
+ * online CPUs).
+ */
+int
+an_threads(void)
+{
+	int			t = analytics_max_threads;
+
+	if (t < 0)
+	{
+		long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		t = max_parallel_workers_per_gather + 1;
+		if (cpus > 0 && t > cpus)
+			t = (int) cpus;
+	}
+	return t < 1 ? 1 : t;
 }
 
 an_allocator

@@ -15,17 +15,17 @@
  * Seeding is scikit-learn's _kmeans_plusplus: candidates are drawn with
  * an_rng_uniform() * potential and located by a binary search (the first
  * cumulative weight >= the value, the index clipped to n - 1) in the
- * running sums of the squared distances to the nearest chosen centre,
- * summed in index order; the candidate with the lowest potential (the sum
- * in index order of min(current, candidate) distances; the first on ties)
- * wins.  Up to KM_TRIALS candidates are evaluated in one pass over the
+ * running sums of the squared distances to the nearest chosen centre
+ * (by chunks: the chunks before, plus the running sum within the chunk);
+ * the candidate with the lowest potential (the chunked sum of min(current,
+ * candidate) distances; the first on ties) wins.  Up to KM_TRIALS candidates are evaluated in one pass over the
  * points, and one more pass updates the distances for the winner.  When the potential is 0 (every point coincides with a chosen
  * centre) the candidates are drawn with an_rng_below(n) instead and the
  * first one is taken (all have potential 0).  Cost O(k * trials * n * d)
  * time, O(n) memory.
  *
  * Iterations follow _kmeans_single_lloyd: assign (lowest index on ties),
- * sum the points of each centre in point order, relocate empty clusters,
+ * sum the points of each centre (by chunks), relocate empty clusters,
  * divide (multiplying by 1 / count, as scikit-learn does; a cluster drained
  * by the relocation keeps its residual sum, as there), then stop on
  * unchanged labels or on sum(shift^2) <= tol * mean feature variance, and
@@ -60,8 +60,18 @@
  * place by following the cycles of the permutation: O(n) extra memory
  * (two key arrays), not O(n * d).
  *
- * Interrupts are checked once per iteration and every KM_CHECK_WORK
- * coordinate operations (at most KM_CHECK_MAX points) in the long loops.
+ * Threads.  The passes over the points (seeding distances and candidate
+ * potentials, assignment with the centre sums, bound shifts, inertia) run
+ * as one task per chunk through an_par_for on p->threads threads (from
+ * KM_PAR_MIN points on); each task writes only its chunk's points and its
+ * own partial results, which are combined in chunk order, so any number of
+ * threads gives bitwise the same fit.  Relocation, tolerance and the
+ * seeding's draws stay in the calling thread.
+ *
+ * Interrupts are checked before every pass (an_par_for also polls while
+ * its threads run), once per iteration, and every KM_CHECK_WORK
+ * coordinate operations (at most KM_CHECK_MAX points) in the other long
+ * loops.
  */
 #include "kmeans.h"
 
@@ -69,6 +79,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "par.h"
 #include "rng.h"
 
 #define KM_LANES		4		/* columns of sq_dist_block come in multiples of this */
@@ -76,6 +87,8 @@
 #define KM_CHECK_WORK	(1 << 22)	/* coordinate operations between checks */
 #define KM_CHECK_MAX	65536	/* points between checks, at most */
 #define KM_SORT_RUN		16		/* insertion-sorted runs of the merge sort */
+#define KM_CHUNKS		64		/* chunks of the parallel passes, at most */
+#define KM_PAR_MIN		32768	/* fewer points: no helper threads */
 
 /* countdown to the next interrupt check */
 typedef struct km_ticker
@@ -99,7 +112,7 @@ typedef struct km_work
 	double	   *C;				/* k * d: the current centres */
 	double	   *Cn;				/* k * d: sums, then the new centres */
 	double	   *ct;				/* d * cs: centres (or candidates) transposed */
-	double	   *dist;			/* cs: one point's distances */
+	double	   *dist;			/* threads * cs: one point's distances, per worker */
 	double	   *u;				/* n: Hamerly upper bounds; Lloyd: squared distances */
 	double	   *l;				/* n: Hamerly lower bounds */
 	double	   *p;				/* k: centre shifts */
@@ -108,6 +121,27 @@ typedef struct km_work
 	size_t	   *far;			/* k: points chosen for empty clusters */
 	int32_t    *lab;			/* n: labels */
 	int64_t		evals;			/* point-to-centre distances computed */
+
+	/* the chunks: tasks of the parallel passes, results combined in order */
+	int			threads;		/* threads for the passes (1: this one) */
+	size_t		nch;			/* chunks */
+	size_t		chs;			/* points per chunk (the last may have fewer) */
+	double	   *part;			/* nch * k * d: per-chunk sums of points */
+	int64_t    *pcnt;			/* nch * k: per-chunk counts */
+	double	   *ptot;			/* nch * KM_TRIALS: per-chunk totals */
+	double	   *off;			/* nch + 1: where each chunk's running sums start */
+	int64_t    *pev;			/* nch: per-chunk distance evaluations */
+	unsigned char *pchg;		/* nch: whether a label changed in the chunk */
+
+	/* arguments of the pass being run */
+	const double *centre;		/* seeding: the new centre */
+	int			m;				/* seeding: candidates in ct */
+	int			ncols;			/* seeding: m rounded up to KM_LANES */
+	bool		full;			/* assign: full scan; seeding: first centre */
+	bool		accumulate;		/* assign: sum the points per label */
+	int			shift_arg1;		/* bounds: the centre that moved most */
+	double		shift_max1;		/* bounds: its shift */
+	double		shift_max2;		/* bounds: the largest shift of the others */
 } km_work;
 
 /* the sort key of km_sort_canonical */
@@ -325,25 +359,146 @@ transpose_centres(km_work *w, const double *C)
 }
 
 /*
- * First index i with cum[i] >= v in the nondecreasing cum[0 .. n), clipped
- * to n - 1 (numpy's searchsorted, side 'left', then clip).
+ * First index i with off[g] + cum[i] >= v, g the chunk of i, clipped to
+ * n - 1: numpy's searchsorted (side 'left', then clip) in the running sums
+ * of the squared distances, which are kept per chunk (cum restarts at
+ * each chunk; off[g] is the sum of the chunks before g, and off[g + 1] is
+ * exactly off[g] + the chunk's last cum, so the values are nondecreasing).
  */
 static size_t
-search_cum(const double *cum, size_t n, double v)
+search_cum(const km_work *w, const double *cum, double v)
 {
 	size_t		lo = 0;
-	size_t		hi = n;
+	size_t		hi = w->nch;
+	size_t		end;
+	double		base;
 
 	while (lo < hi)
 	{
 		size_t		mid = lo + (hi - lo) / 2;
 
-		if (cum[mid] >= v)
+		if (w->off[mid + 1] >= v)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return lo < n ? lo : n - 1;
+	if (lo == w->nch)
+		return w->n - 1;
+	base = w->off[lo];
+	end = w->n - lo * w->chs < w->chs ? w->n : (lo + 1) * w->chs;
+	hi = end;
+	lo = lo * w->chs;
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (base + cum[mid] >= v)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < end ? lo : end - 1;
+}
+
+/* the points [*i0, *end) of chunk g */
+static inline void
+chunk_range(const km_work *w, size_t g, size_t *i0, size_t *end)
+{
+	*i0 = g * w->chs;
+	*end = w->n - *i0 < w->chs ? w->n : *i0 + w->chs;
+}
+
+/*
+ * Seeding, one chunk: the squared distance of each point to its nearest
+ * centre so far (w->full: to the first centre w->centre; else the smaller
+ * of the old one and the distance to w->centre) into w->u, their running
+ * sum into w->l and the chunk's total into ptot[g].
+ */
+static void
+seed_dist_task(void *ctx, size_t g, int worker)
+{
+	km_work    *w = ctx;
+	const double *X = w->X;
+	const double *centre = w->centre;
+	double	   *closest = w->u;
+	double	   *cum = w->l;
+	double		pot = 0.0;
+	int			d = w->d;
+	size_t		i0;
+	size_t		end;
+	size_t		i;
+
+	(void) worker;
+	chunk_range(w, g, &i0, &end);
+	if (w->full)
+		for (i = i0; i < end; i++)
+		{
+			closest[i] = sq_dist(X + i * d, centre, d);
+			pot += closest[i];
+			cum[i] = pot;
+		}
+	else
+		for (i = i0; i < end; i++)
+		{
+			double		v = sq_dist(X + i * d, centre, d);
+
+			if (v < closest[i])
+				closest[i] = v;
+			pot += closest[i];
+			cum[i] = pot;
+		}
+	w->ptot[g] = pot;
+}
+
+/* Run seed_dist_task on every chunk; returns the potential (sum of w->u). */
+static double
+seed_distances(km_work *w, const double *centre, bool first)
+{
+	size_t		g;
+
+	w->centre = centre;
+	w->full = first;
+	an_check_interrupts(w->a);
+	an_par_for(w->threads, w->nch, seed_dist_task, w, w->a);
+	w->off[0] = 0.0;
+	for (g = 0; g < w->nch; g++)
+		w->off[g + 1] = w->off[g] + w->ptot[g];
+	return w->off[w->nch];
+}
+
+/*
+ * Seeding, one chunk: for each of the w->m candidates in w->ct, the sum
+ * over the chunk's points of min(current, candidate) squared distances,
+ * into ptot[g * KM_TRIALS + t].
+ */
+static void
+seed_trial_task(void *ctx, size_t g, int worker)
+{
+	km_work    *w = ctx;
+	const double *X = w->X;
+	const double *closest = w->u;
+	double	   *dist = w->dist + (size_t) worker * w->cs;
+	double		cpot[KM_TRIALS];
+	int			d = w->d;
+	int			m = w->m;
+	size_t		i0;
+	size_t		end;
+	size_t		i;
+	int			t;
+
+	chunk_range(w, g, &i0, &end);
+	for (t = 0; t < m; t++)
+		cpot[t] = 0.0;
+	for (i = i0; i < end; i++)
+	{
+		double		ci = closest[i];
+
+		sq_dist_block(X + i * d, w->ct, d, w->cs, w->ncols, dist);
+		for (t = 0; t < m; t++)
+			cpot[t] += dist[t] < ci ? dist[t] : ci;
+	}
+	for (t = 0; t < m; t++)
+		w->ptot[g * KM_TRIALS + t] = cpot[t];
 }
 
 /*
@@ -358,28 +513,14 @@ km_seed(km_work *w, an_rng *rng, int n_trials)
 	size_t		n = w->n;
 	int			d = w->d;
 	int			cs = w->cs;
-	double	   *closest = w->u;
 	double	   *cum = w->l;
-	double		pot = 0.0;
+	double		pot;
 	size_t		first = (size_t) an_rng_below(rng, n);
-	size_t		step = chunk_points((double) d);
-	size_t		i0;
-	size_t		i;
+	size_t		g;
 	int			c;
 
 	memcpy(w->C, X + first * d, sizeof(double) * d);
-	for (i0 = 0; i0 < n; i0 += step)
-	{
-		size_t		end = n - i0 < step ? n : i0 + step;
-
-		an_check_interrupts(w->a);
-		for (i = i0; i < end; i++)
-		{
-			closest[i] = sq_dist(X + i * d, w->C, d);
-			pot += closest[i];
-			cum[i] = pot;
-		}
-	}
+	pot = seed_distances(w, w->C, true);
 
 	for (c = 1; c < w->k; c++)
 	{
@@ -405,34 +546,25 @@ km_seed(km_work *w, an_rng *rng, int n_trials)
 		for (tb = 0; tb < n_trials; tb += KM_TRIALS)
 		{
 			int			m = n_trials - tb < KM_TRIALS ? n_trials - tb : KM_TRIALS;
-			int			ncols = (m + KM_LANES - 1) / KM_LANES * KM_LANES;
 			size_t		cand[KM_TRIALS];
 			double		cpot[KM_TRIALS];
-			size_t		cstep = chunk_points((double) d * ncols);
 			int			t;
 			int			j;
 
 			for (t = 0; t < m; t++)
 			{
-				cand[t] = search_cum(cum, n, an_rng_uniform(rng) * pot);
+				cand[t] = search_cum(w, cum, an_rng_uniform(rng) * pot);
 				cpot[t] = 0.0;
 				for (j = 0; j < d; j++)
 					w->ct[(size_t) j * cs + t] = X[cand[t] * d + j];
 			}
-			for (i0 = 0; i0 < n; i0 += cstep)
-			{
-				size_t		end = n - i0 < cstep ? n : i0 + cstep;
-
-				an_check_interrupts(w->a);
-				for (i = i0; i < end; i++)
-				{
-					double		ci = closest[i];
-
-					sq_dist_block(X + i * d, w->ct, d, cs, ncols, w->dist);
-					for (t = 0; t < m; t++)
-						cpot[t] += w->dist[t] < ci ? w->dist[t] : ci;
-				}
-			}
+			w->m = m;
+			w->ncols = (m + KM_LANES - 1) / KM_LANES * KM_LANES;
+			an_check_interrupts(w->a);
+			an_par_for(w->threads, w->nch, seed_trial_task, w, w->a);
+			for (g = 0; g < w->nch; g++)
+				for (t = 0; t < m; t++)
+					cpot[t] += w->ptot[g * KM_TRIALS + t];
 			for (t = 0; t < m; t++)
 				if ((tb == 0 && t == 0) || cpot[t] < best_pot)
 				{
@@ -445,22 +577,7 @@ km_seed(km_work *w, an_rng *rng, int n_trials)
 		/* the last centre needs no distances */
 		if (c == w->k - 1)
 			break;
-		pot = 0.0;
-		for (i0 = 0; i0 < n; i0 += step)
-		{
-			size_t		end = n - i0 < step ? n : i0 + step;
-
-			an_check_interrupts(w->a);
-			for (i = i0; i < end; i++)
-			{
-				double		v = sq_dist(X + i * d, centre, d);
-
-				if (v < closest[i])
-					closest[i] = v;
-				pot += closest[i];
-				cum[i] = pot;
-			}
-		}
+		pot = seed_distances(w, centre, false);
 	}
 }
 
@@ -495,88 +612,130 @@ half_separations(km_work *w)
 }
 
 /*
+ * Assignment, one chunk (see km_assign): labels, bounds, and with
+ * w->accumulate the chunk's sums and counts per label into part and pcnt.
+ */
+static void
+assign_task(void *ctx, size_t g, int worker)
+{
+	km_work    *w = ctx;
+	const double *X = w->X;
+	int			d = w->d;
+	int			k = w->k;
+	bool		full = w->full;
+	bool		hamerly = (w->alg == KM_HAMERLY);
+	bool		changed = false;
+	int64_t		evals = 0;
+	double	   *dist = w->dist + (size_t) worker * w->cs;
+	double	   *psum = w->part + g * k * d;
+	int64_t    *pcnt = w->pcnt + g * k;
+	size_t		i0;
+	size_t		end;
+	size_t		i;
+
+	chunk_range(w, g, &i0, &end);
+	if (w->accumulate)
+	{
+		memset(psum, 0, sizeof(double) * k * d);
+		memset(pcnt, 0, sizeof(int64_t) * k);
+	}
+	for (i = i0; i < end; i++)
+	{
+		const double *x = X + i * d;
+		int			a = w->lab[i];
+		bool		scan = full;
+
+		if (!full)
+		{
+			double		m = w->s[a] > w->l[i] ? w->s[a] : w->l[i];
+
+			if (!(w->u[i] < m))
+			{
+				w->u[i] = sqrt(sq_dist(x, w->C + (size_t) a * d, d));
+				evals++;
+				scan = !(w->u[i] < m);
+			}
+		}
+		if (scan)
+		{
+			double		best;
+			double		second;
+
+			sq_dist_block(x, w->ct, d, w->cs, w->kp, dist);
+			evals += k;
+			a = nearest_two(dist, k, &best, &second);
+			if (hamerly)
+			{
+				w->u[i] = sqrt(best);
+				w->l[i] = sqrt(second);
+			}
+			else
+				w->u[i] = best;
+		}
+		if (a != w->lab[i])
+		{
+			changed = true;
+			w->lab[i] = a;
+		}
+		if (w->accumulate)
+		{
+			double	   *sum = psum + (size_t) a * d;
+			int			j;
+
+			pcnt[a]++;
+			for (j = 0; j < d; j++)
+				sum[j] += x[j];
+		}
+	}
+	w->pev[g] = evals;
+	w->pchg[g] = changed;
+}
+
+/*
  * Assign every point to its nearest centre of w->C, by a full scan of the
  * k distances (full, always for KM_LLOYD) or through Hamerly's bounds,
  * which must be valid for w->C.  With accumulate, w->Cn and w->cnt receive
- * the sums and counts of the new labels.  Returns whether a label changed.
+ * the sums and counts of the new labels (the chunks' sums added in chunk
+ * order).  Returns whether a label changed.
  */
 static bool
 km_assign(km_work *w, bool full, bool accumulate)
 {
-	const double *X = w->X;
-	size_t		n = w->n;
-	int			d = w->d;
 	int			k = w->k;
-	bool		hamerly = (w->alg == KM_HAMERLY);
+	int			d = w->d;
 	bool		changed = false;
-	int64_t		evals = 0;
-	size_t		step = chunk_points((double) k * d);
-	size_t		i0;
-	size_t		i;
+	size_t		g;
+	int			c;
 
 	transpose_centres(w, w->C);
 	if (!full)
 		half_separations(w);
+	w->full = full;
+	w->accumulate = accumulate;
+	an_check_interrupts(w->a);
+	an_par_for(w->threads, w->nch, assign_task, w, w->a);
 	if (accumulate)
 	{
 		memset(w->Cn, 0, sizeof(double) * k * d);
 		memset(w->cnt, 0, sizeof(int64_t) * k);
 	}
-	for (i0 = 0; i0 < n; i0 += step)
+	for (g = 0; g < w->nch; g++)
 	{
-		size_t		end = n - i0 < step ? n : i0 + step;
-
-		an_check_interrupts(w->a);
-		for (i = i0; i < end; i++)
+		changed |= w->pchg[g];
+		w->evals += w->pev[g];
+		if (!accumulate)
+			continue;
+		for (c = 0; c < k; c++)
 		{
-			const double *x = X + i * d;
-			int			a = w->lab[i];
-			bool		scan = full;
+			const double *ps = w->part + (g * k + c) * d;
+			double	   *sum = w->Cn + (size_t) c * d;
+			int			j;
 
-			if (!full)
-			{
-				double		m = w->s[a] > w->l[i] ? w->s[a] : w->l[i];
-
-				if (!(w->u[i] < m))
-				{
-					w->u[i] = sqrt(sq_dist(x, w->C + (size_t) a * d, d));
-					evals++;
-					scan = !(w->u[i] < m);
-				}
-			}
-			if (scan)
-			{
-				double		best;
-				double		second;
-
-				sq_dist_block(x, w->ct, d, w->cs, w->kp, w->dist);
-				evals += k;
-				a = nearest_two(w->dist, k, &best, &second);
-				if (hamerly)
-				{
-					w->u[i] = sqrt(best);
-					w->l[i] = sqrt(second);
-				}
-				else
-					w->u[i] = best;
-			}
-			if (a != w->lab[i])
-			{
-				changed = true;
-				w->lab[i] = a;
-			}
-			if (accumulate)
-			{
-				double	   *sum = w->Cn + (size_t) a * d;
-				int			j;
-
-				w->cnt[a]++;
-				for (j = 0; j < d; j++)
-					sum[j] += x[j];
-			}
+			w->cnt[c] += w->pcnt[g * k + c];
+			for (j = 0; j < d; j++)
+				sum[j] += ps[j];
 		}
 	}
-	w->evals += evals;
 	return changed;
 }
 
@@ -748,6 +907,26 @@ km_update(km_work *w)
 	return total;
 }
 
+/* Move Hamerly's bounds of one chunk by the centre shifts in w->p. */
+static void
+shift_task(void *ctx, size_t g, int worker)
+{
+	km_work    *w = ctx;
+	size_t		i0;
+	size_t		end;
+	size_t		i;
+
+	(void) worker;
+	chunk_range(w, g, &i0, &end);
+	for (i = i0; i < end; i++)
+	{
+		int			a = w->lab[i];
+
+		w->u[i] += w->p[a];
+		w->l[i] -= (a == w->shift_arg1) ? w->shift_max2 : w->shift_max1;
+	}
+}
+
 /* Move Hamerly's bounds by the centre shifts in w->p. */
 static void
 km_shift_bounds(km_work *w)
@@ -755,7 +934,6 @@ km_shift_bounds(km_work *w)
 	double		max1 = 0.0;
 	double		max2 = 0.0;
 	int			arg1 = -1;
-	size_t		i;
 	int			c;
 
 	for (c = 0; c < w->k; c++)
@@ -769,13 +947,35 @@ km_shift_bounds(km_work *w)
 		else if (w->p[c] > max2)
 			max2 = w->p[c];
 	}
-	for (i = 0; i < w->n; i++)
+	w->shift_arg1 = arg1;
+	w->shift_max1 = max1;
+	w->shift_max2 = max2;
+	an_check_interrupts(w->a);
+	an_par_for(w->threads, w->nch, shift_task, w, w->a);
+}
+
+/* Inertia of one chunk into ptot[g], its label counts into pcnt. */
+static void
+inertia_task(void *ctx, size_t g, int worker)
+{
+	km_work    *w = ctx;
+	int64_t    *pcnt = w->pcnt + g * w->k;
+	double		total = 0.0;
+	size_t		i0;
+	size_t		end;
+	size_t		i;
+
+	(void) worker;
+	chunk_range(w, g, &i0, &end);
+	memset(pcnt, 0, sizeof(int64_t) * w->k);
+	for (i = i0; i < end; i++)
 	{
 		int			a = w->lab[i];
 
-		w->u[i] += w->p[a];
-		w->l[i] -= (a == arg1) ? max2 : max1;
+		total += sq_dist(w->X + i * w->d, w->C + (size_t) a * w->d, w->d);
+		pcnt[a]++;
 	}
+	w->ptot[g] = total;
 }
 
 /*
@@ -790,10 +990,10 @@ km_lloyd(km_work *w, int max_iter, double tol_scaled, double *inertia,
 	bool		strict = false;
 	bool		stopped = false;
 	double		total = 0.0;
-	size_t		step = chunk_points((double) w->d);
-	size_t		i0;
+	size_t		g;
 	size_t		i;
 	int			it;
+	int			c;
 
 	for (i = 0; i < w->n; i++)
 		w->lab[i] = -1;
@@ -824,19 +1024,14 @@ km_lloyd(km_work *w, int max_iter, double tol_scaled, double *inertia,
 	if (!strict)
 		(void) km_assign(w, !hamerly, false);
 
+	an_check_interrupts(w->a);
+	an_par_for(w->threads, w->nch, inertia_task, w, w->a);
 	memset(w->cnt, 0, sizeof(int64_t) * w->k);
-	for (i0 = 0; i0 < w->n; i0 += step)
+	for (g = 0; g < w->nch; g++)
 	{
-		size_t		end = w->n - i0 < step ? w->n : i0 + step;
-
-		an_check_interrupts(w->a);
-		for (i = i0; i < end; i++)
-		{
-			int			a = w->lab[i];
-
-			total += sq_dist(w->X + i * w->d, w->C + (size_t) a * w->d, w->d);
-			w->cnt[a]++;
-		}
+		total += w->ptot[g];
+		for (c = 0; c < w->k; c++)
+			w->cnt[c] += w->pcnt[g * w->k + c];
 	}
 	w->evals += (int64_t) w->n;
 	*inertia = total;
@@ -960,7 +1155,21 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	w.Cn = an_alloc(a, sizeof(double) * k * d);
 	w.cs = w.kp > KM_TRIALS ? w.kp : KM_TRIALS;
 	w.ct = an_alloc(a, sizeof(double) * w.cs * d);
-	w.dist = an_alloc(a, sizeof(double) * w.cs);
+	w.threads = (n >= KM_PAR_MIN && p->threads > 1) ? p->threads : 1;
+	if (w.threads > AN_PAR_MAX_THREADS)
+		w.threads = AN_PAR_MAX_THREADS;
+	/* chunks: at most KM_CHUNKS, and their sums at most n * d / 4 doubles */
+	w.nch = n / (4 * (size_t) k);
+	w.nch = w.nch < 1 ? 1 : w.nch > KM_CHUNKS ? KM_CHUNKS : w.nch;
+	w.chs = (n + w.nch - 1) / w.nch;
+	w.nch = (n + w.chs - 1) / w.chs;
+	w.dist = an_alloc(a, sizeof(double) * w.cs * w.threads);
+	w.part = an_alloc(a, sizeof(double) * w.nch * k * d);
+	w.pcnt = an_alloc(a, sizeof(int64_t) * w.nch * k);
+	w.ptot = an_alloc(a, sizeof(double) * w.nch * KM_TRIALS);
+	w.off = an_alloc(a, sizeof(double) * (w.nch + 1));
+	w.pev = an_alloc(a, sizeof(int64_t) * w.nch);
+	w.pchg = an_alloc(a, w.nch);
 	w.u = an_alloc(a, sizeof(double) * n);
 	w.l = an_alloc(a, sizeof(double) * n);
 	w.p = an_alloc(a, sizeof(double) * k);
@@ -969,7 +1178,8 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	w.far = an_alloc(a, sizeof(size_t) * k);
 	w.lab = an_alloc(a, sizeof(int32_t) * n);
 	if (!w.C || !w.Cn || !w.ct || !w.dist || !w.u || !w.l || !w.p || !w.s ||
-		!w.cnt || !w.far || !w.lab)
+		!w.cnt || !w.far || !w.lab || !w.part || !w.pcnt || !w.ptot || !w.off ||
+		!w.pev || !w.pchg)
 	{
 		rc = an_set_error(err, errlen, AN_ENOMEM,
 						  "out of memory for k-means of %zu points", n);
@@ -1017,6 +1227,12 @@ done:
 	an_free(a, w.cnt);
 	an_free(a, w.far);
 	an_free(a, w.lab);
+	an_free(a, w.part);
+	an_free(a, w.pcnt);
+	an_free(a, w.ptot);
+	an_free(a, w.off);
+	an_free(a, w.pev);
+	an_free(a, w.pchg);
 	return rc;
 }
 
@@ -1198,7 +1414,8 @@ row_cmp(const double *x, const double *y, int d)
 }
 
 static int	sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
-						   double *out_given, const an_allocator *a, char *err, size_t errlen);
+						   double *out_given, uint64_t *hash_out,
+						   const an_allocator *a, char *err, size_t errlen);
 
 /* keys a run ahead whose rows the gather prefetches */
 #define KM_PREFETCH 16
@@ -1310,29 +1527,70 @@ int
 km_sort_canonical(double *X, size_t n, int d, uint64_t seed,
 				  const an_allocator *a, char *err, size_t errlen)
 {
-	return sort_canonical(X, NULL, n, d, seed, NULL, a, err, errlen);
+	return sort_canonical(X, NULL, n, d, seed, NULL, NULL, a, err, errlen);
 }
 
 /* The canonical order of X, from precomputed hashes, into out (see kmeans.h). */
 int
 km_sort_canonical_hashed(const double *X, const uint64_t *hash, size_t n, int d,
-						 double *out, const an_allocator *a, char *err, size_t errlen)
+						 double *out, uint64_t *hash_out, const an_allocator *a,
+						 char *err, size_t errlen)
 {
 	if (hash == NULL || out == NULL || (n > 0 && X == NULL))
 		return an_set_error(err, errlen, AN_EINVAL, "points, hashes and output must not be NULL");
 	if (n == 1 && d >= 1 && d <= KM_MAX_DIMS)
+	{
 		memcpy(out, X, sizeof(double) * d);
-	return sort_canonical((double *) X, hash, n, d, 0, out, a, err, errlen);
+		if (hash_out)
+			hash_out[0] = hash[0];
+	}
+	return sort_canonical((double *) X, hash, n, d, 0, out, hash_out, a, err, errlen);
+}
+
+/* Merge run B into run A, in canonical order (see kmeans.h). */
+void
+km_merge_canonical(double *A, uint64_t *ha, size_t na,
+				   const double *B, const uint64_t *hb, size_t nb, int d)
+{
+	size_t		i = na;
+	size_t		j = nb;
+	size_t		o = na + nb;
+
+	/*
+	 * From the back: the larger of the two last points goes last (B's on
+	 * equality, so that equal points keep A's first).  o > i while B has
+	 * points left, so no point of A is overwritten before it is moved.
+	 */
+	while (j > 0)
+	{
+		if (i > 0 && (ha[i - 1] > hb[j - 1] ||
+					  (ha[i - 1] == hb[j - 1] &&
+					   row_cmp(A + (i - 1) * d, B + (j - 1) * d, d) > 0)))
+		{
+			i--;
+			memcpy(A + (o - 1) * d, A + i * d, sizeof(double) * d);
+			ha[o - 1] = ha[i];
+		}
+		else
+		{
+			j--;
+			memcpy(A + (o - 1) * d, B + j * d, sizeof(double) * d);
+			ha[o - 1] = hb[j];
+		}
+		o--;
+	}
 }
 
 /*
  * The work of both: with hash, the points' hashes are given (else computed
  * with seed); with out, the sorted points are written there and X is left
- * alone (else X is sorted in place).
+ * alone (else X is sorted in place); with hash_out, the sorted hashes are
+ * written there.
  */
 static int
 sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
-			   double *out_given, const an_allocator *a, char *err, size_t errlen)
+			   double *out_given, uint64_t *hash_out, const an_allocator *a,
+			   char *err, size_t errlen)
 {
 	km_key	   *keys = NULL;
 	km_key	   *tmp = NULL;
@@ -1440,6 +1698,9 @@ sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
 			key_sort_rows(src + lo, hi - lo, dst, X, d);
 		lo = hi;
 	}
+	if (hash_out)
+		for (i = 0; i < n; i++)
+			hash_out[i] = src[i].hash;
 
 	/*
 	 * Gather the rows in the new order into a scratch copy, prefetching

@@ -15,7 +15,12 @@
  *	  bound to the assigned centre and one lower bound to the second
  *	  closest); KM_LLOYD computes every distance and gives bitwise the same
  *	  result on data without distance ties (it exists for tests);
- *	- new centres are the means of their points, summed in point order;
+ *	- new centres are the means of their points; sums over the points
+ *	  (centre sums, potentials, inertia) are taken by chunks: the points
+ *	  are cut into clamp(n / (4k), 1, 64) chunks of ceil(n / chunks)
+ *	  points, each chunk summed in point order from 0, and the chunk sums
+ *	  added in chunk order from 0; the chunks are the tasks of the passes
+ *	  that threads share, so the result never depends on the threads;
  *	  a centre left without points is moved to the point farthest from its
  *	  own centre (the farthest for the first empty cluster, the next
  *	  farthest for the second, ...), as scikit-learn does;
@@ -54,6 +59,8 @@ typedef struct km_params
 	uint64_t	seed;
 	int			n_local_trials; /* <= 0: 2 + floor(ln k) */
 	km_algorithm algorithm;
+	int			threads;		/* <= 1: the calling thread only; the result
+								 * does not depend on it */
 } km_params;
 
 typedef struct km_result
@@ -111,10 +118,22 @@ extern int	km_sort_canonical(double *X, size_t n, int d, uint64_t seed,
 /*
  * The same order, for callers that already have hash[i] =
  * km_point_hash(X + i * d, d, seed) (computed as the points arrived): writes
- * the sorted points to out (n * d, not overlapping X) and leaves X alone.
+ * the sorted points to out (n * d, not overlapping X) and, when hash_out is
+ * not NULL, their hashes to hash_out (n); leaves X alone.
  */
 extern int	km_sort_canonical_hashed(const double *X, const uint64_t *hash, size_t n, int d,
-									 double *out, const an_allocator *a,
-									 char *err, size_t errlen);
+									 double *out, uint64_t *hash_out,
+									 const an_allocator *a, char *err, size_t errlen);
+
+/*
+ * Merge the run B (nb points, hashes hb) into the run A (na points, hashes
+ * ha), each in canonical order with the same seed: afterwards A and ha
+ * hold the na + nb points in the canonical order of the union (they must
+ * have room for it), so that sorting runs separately (in parallel workers)
+ * and merging them equals one sort.  Equal points keep A's first.  Works
+ * from the back in place: O(na + nb) time, no extra memory.
+ */
+extern void km_merge_canonical(double *A, uint64_t *ha, size_t na,
+							   const double *B, const uint64_t *hb, size_t nb, int d);
 
 #endif							/* ANALYTICS_KMEANS_H */

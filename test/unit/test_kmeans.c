@@ -10,7 +10,8 @@
  * recomputes every candidate's distances and the cumulative sums from
  * scratch, the Lloyd step scans every centre and picks the relocated
  * points by repeated maximum search.  Both sides sum squared distances
- * coordinate by coordinate from 0 and means as sum * (1 / count), so the
+ * coordinate by coordinate from 0 and means as sum * (1 / count), and sums
+ * over the points by kmeans.h's chunk rule (ref_chunk_size), so the
  * results are compared bitwise.
  *
  * KM_UNIT_QUICK=1 shrinks the random data sets and skips the timing of the
@@ -29,6 +30,7 @@
 #include "unit.h"
 
 static bool quick = false;
+static int	fit_threads = 1;	/* km_params.threads of fit() */
 
 static double
 now_sec(void)
@@ -168,6 +170,7 @@ fit(fit_out *f, const double *X, size_t n, int d, int k, int n_init,
 	p.seed = seed;
 	p.n_local_trials = trials;
 	p.algorithm = alg;
+	p.threads = fit_threads;
 	memset(f, 0, sizeof(*f));
 	f->cent = xmalloc(sizeof(double) * (k > 0 ? k : 1) * d);
 	f->sizes = xmalloc(sizeof(int64_t) * (k > 0 ? k : 1));
@@ -211,6 +214,38 @@ ref_d2(const double *x, const double *y, int d)
 	return s;
 }
 
+/* kmeans.h's chunk rule: clamp(n / (4k), 1, 64) chunks of equal size, the last shorter */
+static size_t
+ref_chunk_size(size_t n, int k)
+{
+	size_t		nch = n / (4 * (size_t) k);
+
+	if (nch < 1)
+		nch = 1;
+	if (nch > 64)
+		nch = 64;
+	return (n + nch - 1) / nch;
+}
+
+/* sum of v[0 .. n): each chunk from 0 in order, then the chunk sums from 0 in order */
+static double
+ref_sum(const double *v, size_t n, size_t chs)
+{
+	double		total = 0.0;
+	size_t		i0;
+
+	for (i0 = 0; i0 < n; i0 += chs)
+	{
+		double		part = 0.0;
+		size_t		i;
+
+		for (i = i0; i < n && i < i0 + chs; i++)
+			part += v[i];
+		total += part;
+	}
+	return total;
+}
+
 /*
  * _kmeans_plusplus: centre 0 is X[randint(n)]; then, per centre, draw all
  * trials values uniform * current_pot, locate each in the cumulative sum
@@ -230,7 +265,8 @@ ref_kmeanspp(const double *X, size_t n, int d, int k, int trials, an_rng *rng,
 	double	   *vals = xmalloc(sizeof(double) * trials);
 	size_t	   *ids = xmalloc(sizeof(size_t) * trials);
 	double	   *pots = xmalloc(sizeof(double) * trials);
-	double		current_pot = 0.0;
+	double		current_pot;
+	size_t		chs = ref_chunk_size(n, k);
 	size_t		first = (size_t) an_rng_below(rng, n);
 	size_t		i;
 	int			c;
@@ -240,8 +276,7 @@ ref_kmeanspp(const double *X, size_t n, int d, int k, int trials, an_rng *rng,
 	chosen[0] = first;
 	for (i = 0; i < n; i++)
 		closest[i] = ref_d2(C, X + i * d, d);
-	for (i = 0; i < n; i++)
-		current_pot += closest[i];
+	current_pot = ref_sum(closest, n, chs);
 
 	for (c = 1; c < k; c++)
 	{
@@ -257,10 +292,22 @@ ref_kmeanspp(const double *X, size_t n, int d, int k, int trials, an_rng *rng,
 		}
 		for (t = 0; t < trials; t++)
 			vals[t] = an_rng_uniform(rng) * current_pot;
-		/* stable_cumsum */
-		cum[0] = closest[0];
-		for (i = 1; i < n; i++)
-			cum[i] = cum[i - 1] + closest[i];
+		/* stable_cumsum, by chunks: the sum of the chunks before, plus the running sum in the chunk */
+		{
+			double		before = 0.0;
+			double		run = 0.0;
+
+			for (i = 0; i < n; i++)
+			{
+				if (i % chs == 0)
+				{
+					before += run;
+					run = 0.0;
+				}
+				run += closest[i];
+				cum[i] = before + run;
+			}
+		}
 		/* searchsorted(side='left'), then clip to n - 1 */
 		for (t = 0; t < trials; t++)
 		{
@@ -278,8 +325,7 @@ ref_kmeanspp(const double *X, size_t n, int d, int k, int trials, an_rng *rng,
 
 				cand[t * n + i] = v < closest[i] ? v : closest[i];
 			}
-			for (i = 0; i < n; i++)
-				pots[t] += cand[t * n + i];
+			pots[t] = ref_sum(cand + t * n, n, chs);
 		}
 		for (t = 1; t < trials; t++)
 			if (pots[t] < pots[best])
@@ -367,18 +413,21 @@ ref_nearest(const double *C, int k, int d, const double *x, double *dist)
 
 /*
  * _kmeans_single_lloyd from the centres in o->C: per iteration, labels
- * against the current centres, sums in point order, empty clusters get
+ * against the current centres, sums by chunks, empty clusters get
  * the farthest points (from their assigned centre; the lower index on
  * ties, found by repeated maximum search), means as sum * (1 / count);
  * strict convergence on unchanged labels, else sum of squared shifts <=
- * tol_scaled; relabel unless strict; inertia in point order.
+ * tol_scaled; relabel unless strict; inertia by chunks.
  */
 static void
 ref_lloyd(const double *X, size_t n, int d, int k, int max_iter,
 		  double tol_scaled, ref_out *o)
 {
 	double	   *Cn = xmalloc(sizeof(double) * k * d);
+	double	   *part = xmalloc(sizeof(double) * k * d);
 	double	   *dmin = xmalloc(sizeof(double) * n);
+	size_t		chs = ref_chunk_size(n, k);
+	size_t		i0;
 	int32_t    *old = xmalloc(sizeof(int32_t) * n);
 	bool	   *taken = xmalloc(sizeof(bool) * n);
 	bool		strict = false;
@@ -401,11 +450,19 @@ ref_lloyd(const double *X, size_t n, int d, int k, int max_iter,
 			Cn[c] = 0.0;
 		for (c = 0; c < k; c++)
 			o->sizes[c] = 0;
-		for (i = 0; i < n; i++)
+		for (i0 = 0; i0 < n; i0 += chs)
 		{
-			o->sizes[o->labels[i]]++;
-			for (j = 0; j < d; j++)
-				Cn[o->labels[i] * d + j] += X[i * d + j];
+			/* the chunk's sums from 0, then added to the total */
+			for (c = 0; c < k * d; c++)
+				part[c] = 0.0;
+			for (i = i0; i < n && i < i0 + chs; i++)
+			{
+				o->sizes[o->labels[i]]++;
+				for (j = 0; j < d; j++)
+					part[o->labels[i] * d + j] += X[i * d + j];
+			}
+			for (c = 0; c < k * d; c++)
+				Cn[c] += part[c];
 		}
 		/* relocation */
 		for (i = 0; i < n; i++)
@@ -470,15 +527,16 @@ ref_lloyd(const double *X, size_t n, int d, int k, int max_iter,
 	if (!strict)
 		for (i = 0; i < n; i++)
 			o->labels[i] = ref_nearest(o->C, k, d, X + i * d, &dmin[i]);
-	o->inertia = 0.0;
 	for (c = 0; c < k; c++)
 		o->sizes[c] = 0;
 	for (i = 0; i < n; i++)
 	{
-		o->inertia += ref_d2(X + i * d, o->C + o->labels[i] * d, d);
+		dmin[i] = ref_d2(X + i * d, o->C + o->labels[i] * d, d);
 		o->sizes[o->labels[i]]++;
 	}
+	o->inertia = ref_sum(dmin, n, chs);
 	free(Cn);
+	free(part);
 	free(dmin);
 	free(old);
 	free(taken);
@@ -830,6 +888,59 @@ test_reference(void)
 			  n, d, k, n_init, tol);
 		free(X);
 	}
+}
+
+/*
+ * Threads: with enough points for helper threads (KM_PAR_MIN is 32768),
+ * fits with 2, 3 and 7 threads are bitwise the fit with 1, for both
+ * algorithms and n_init 2, and equal the reference; a point count that
+ * leaves a short last chunk included.
+ */
+static void
+test_threads(void)
+{
+	an_rng		r;
+	size_t		n = 40009;
+	int			d = 3;
+	int			k = 6;
+	int			tc[3] = {2, 3, 7};
+	double	   *X;
+	int			alg;
+
+	an_rng_seed(&r, 77);
+	X = gen_blobs(&r, n, d, 8, 4.0, 1.0, NULL);
+	for (alg = 0; alg < 2; alg++)
+	{
+		km_algorithm a = alg ? KM_LLOYD : KM_HAMERLY;
+		fit_out		one;
+		bool		same = true;
+		int			t;
+
+		fit_threads = 1;
+		fit(&one, X, n, d, k, 2, 300, 1e-4, 5, a, 0);
+		for (t = 0; t < 3; t++)
+		{
+			fit_out		f;
+
+			fit_threads = tc[t];
+			fit(&f, X, n, d, k, 2, 300, 1e-4, 5, a, 0);
+			same &= same_fit(&f, &one, n, d, k) && f.r.distance_evals == one.r.distance_evals;
+			fit_free(&f);
+		}
+		fit_threads = 1;
+		CHECK(same, "%s, n %zu: 2, 3 and 7 threads give bitwise the fit of 1 thread (%d iterations)",
+			  alg ? "lloyd" : "hamerly", n, one.r.iterations);
+		if (alg == 0 && !quick)
+		{
+			ref_out		o;
+
+			ref_fit(X, n, d, k, 2, 300, 1e-4, 5, 0, &o);
+			CHECK(same_as_ref(&one, &o, n, d, k), "hamerly, n %zu, threads: equal to the reference", n);
+			ref_free(&o);
+		}
+		fit_free(&one);
+	}
+	free(X);
 }
 
 /*
@@ -1741,6 +1852,13 @@ timing(void)
 	NOTE("km_fit 1,000,000 x 8, k=8, n_init=1 (hamerly): %.3f s, %d iterations, %lld distance evaluations",
 		 t1 - t0, f.r.iterations, (long long) f.r.distance_evals);
 	fit_free(&f);
+	t0 = now_sec();
+	fit_threads = 2;
+	fit(&f, X, n, d, 8, 1, 300, 1e-4, 1, KM_HAMERLY, 0);
+	fit_threads = 1;
+	t1 = now_sec();
+	NOTE("km_fit 1,000,000 x 8, k=8, n_init=1 (hamerly, 2 threads): %.3f s", t1 - t0);
+	fit_free(&f);
 	t1 = now_sec();
 	fit(&f, X, n, d, 8, 1, 300, 1e-4, 1, KM_LLOYD, 0);
 	t2 = now_sec();
@@ -1784,14 +1902,88 @@ test_canonical_hashed(void)
 	for (i = 0; i < n; i++)
 		h[i] = km_point_hash(X + i * d, d, 5);
 	memcpy(copy, X, sizeof(double) * n * d);
-	CHECK(km_sort_canonical_hashed(X, h, n, d, out, &an_std_allocator, err, sizeof(err)) == AN_OK,
+	CHECK(km_sort_canonical_hashed(X, h, n, d, out, NULL, &an_std_allocator, err, sizeof(err)) == AN_OK,
 		  "hashed: sort with given hashes");
 	CHECK(memcmp(out, ref, sizeof(double) * n * d) == 0, "hashed: same order as km_sort_canonical");
 	CHECK(memcmp(X, copy, sizeof(double) * n * d) == 0, "hashed: input left alone");
-	CHECK(km_sort_canonical_hashed(X, NULL, n, d, out, &an_std_allocator, err, sizeof(err)) == AN_EINVAL,
+	CHECK(km_sort_canonical_hashed(X, NULL, n, d, out, NULL, &an_std_allocator, err, sizeof(err)) == AN_EINVAL,
 		  "hashed: NULL hashes rejected (%s)", err);
-	CHECK(km_sort_canonical_hashed(X, h, 1, d, out, &an_std_allocator, err, sizeof(err)) == AN_OK &&
+	CHECK(km_sort_canonical_hashed(X, h, 1, d, out, NULL, &an_std_allocator, err, sizeof(err)) == AN_OK &&
 		  memcmp(out, X, sizeof(double) * d) == 0, "hashed: one point is copied");
+
+	/*
+	 * Runs sorted separately (as parallel workers do) and merged equal the
+	 * one sort: three uneven runs cut from the same points, the hashes
+	 * written beside the sorted points, merged pairwise; and an empty run.
+	 */
+	{
+		size_t		cut[4] = {0, 1234, 1235, n};
+		double	   *run[3];
+		uint64_t   *rh[3];
+		double	   *m1 = malloc(sizeof(double) * n * d);
+		uint64_t   *mh1 = malloc(sizeof(uint64_t) * n);
+		double	   *m2 = malloc(sizeof(double) * n * d);
+		uint64_t   *mh2 = malloc(sizeof(uint64_t) * n);
+		bool		hashes_ok = true;
+		int			p;
+
+		for (p = 0; p < 3; p++)
+		{
+			size_t		len = cut[p + 1] - cut[p];
+
+			run[p] = malloc(sizeof(double) * len * d);
+			rh[p] = malloc(sizeof(uint64_t) * len);
+			CHECK(km_sort_canonical_hashed(X + cut[p] * d, h + cut[p], len, d, run[p], rh[p],
+										   &an_std_allocator, err, sizeof(err)) == AN_OK,
+				  "merge: run %d of %zu points sorted", p, len);
+			for (i = 0; i < len; i++)
+				hashes_ok &= rh[p][i] == km_point_hash(run[p] + i * d, d, 5);
+		}
+		CHECK(hashes_ok, "merge: each sorted hash is the hash of the point beside it");
+		/* run 2, then run 0 merged into it, then run 1 merged into that */
+		memcpy(m1, run[2], sizeof(double) * (cut[3] - cut[2]) * d);
+		memcpy(mh1, rh[2], sizeof(uint64_t) * (cut[3] - cut[2]));
+		km_merge_canonical(m1, mh1, cut[3] - cut[2], run[0], rh[0], cut[1], d);
+		km_merge_canonical(m1, mh1, cut[1] + cut[3] - cut[2], run[1], rh[1], 1, d);
+		CHECK(memcmp(m1, ref, sizeof(double) * n * d) == 0,
+			  "merge: three runs merged in any order equal the one sort");
+		for (i = 1, hashes_ok = true; i < n; i++)
+			hashes_ok &= mh1[i - 1] <= mh1[i];
+		CHECK(hashes_ok, "merge: merged hashes nondecreasing");
+		/* the other way round: run 1 (one point) first, an empty run merged in */
+		memcpy(m2, run[1], sizeof(double) * d);
+		memcpy(mh2, rh[1], sizeof(uint64_t));
+		km_merge_canonical(m2, mh2, 1, run[0], rh[0], cut[1], d);
+		km_merge_canonical(m2, mh2, cut[1] + 1, run[2], rh[2], cut[3] - cut[2], d);
+		km_merge_canonical(m2, mh2, n, NULL, NULL, 0, d);
+		CHECK(memcmp(m2, ref, sizeof(double) * n * d) == 0 && memcmp(mh1, mh2, sizeof(uint64_t) * n) == 0,
+			  "merge: another order, and an empty run, give the same");
+		/* equal hashes, different points: coordinate order, from either side */
+		{
+			double		ea[4] = {3, 4, 0, 0};
+			double		eb[2] = {1, 2};
+			double		fa[4] = {1, 2, 0, 0};
+			double		fb[2] = {3, 4};
+			uint64_t	eh[2] = {5, 0};
+			uint64_t	fh[2] = {5, 0};
+			uint64_t	bh[1] = {5};
+
+			km_merge_canonical(ea, eh, 1, eb, bh, 1, 2);
+			km_merge_canonical(fa, fh, 1, fb, bh, 1, 2);
+			CHECK(ea[0] == 1 && ea[1] == 2 && ea[2] == 3 && ea[3] == 4 && eh[1] == 5 &&
+				  memcmp(ea, fa, sizeof(ea)) == 0,
+				  "merge: equal hashes, different points: in coordinate order from either run");
+		}
+		for (p = 0; p < 3; p++)
+		{
+			free(run[p]);
+			free(rh[p]);
+		}
+		free(m1);
+		free(mh1);
+		free(m2);
+		free(mh2);
+	}
 	free(X);
 	free(ref);
 	free(copy);
@@ -1811,6 +2003,7 @@ main(void)
 	test_seeding();
 	test_reference();
 	test_hamerly_lloyd();
+	test_threads();
 	test_empty_clusters();
 	test_monotone();
 	test_n_init();

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * A counting allocator for the cores' an_allocator hooks: fails once
@@ -79,6 +80,69 @@ static int	unit_failures = 0;
 
 /* note a value that helps read a failure */
 #define NOTE(...) do { printf("# "); printf(__VA_ARGS__); printf("\n"); } while (0)
+
+#ifdef ANALYTICS_ALLOC_H
+
+/*
+ * For cores that build one output buffer: every allocation of fn fails in
+ * turn (allow = 0, 1, ...); each failure must be AN_ENOMEM with no output
+ * and nothing left allocated, until enough allocations succeed and the
+ * output equals an unconstrained run's.  At least min_fails failing points
+ * are expected.  Returns the unit_ctx's interrupt count.  (Include the
+ * core's header, which includes alloc.h, before unit.h.)
+ */
+typedef int (*unit_build_fn) (const an_allocator *a, char **out, size_t *n,
+							  char *err, size_t errlen);
+
+static inline long
+unit_alloc_sweep(const char *what, unit_build_fn fn, int min_fails)
+{
+	unit_ctx	ctx = {-1, 0, 0};
+	an_allocator a = {unit_alloc, unit_release, unit_interrupts, &ctx};
+	char		err[256];
+	char	   *ref = NULL;
+	size_t		refn = 0;
+	int			allow;
+	int			fails = 0;
+	int			bad = 0;
+	int			done = 0;
+
+	if (fn(&a, &ref, &refn, err, sizeof(err)) != AN_OK)
+	{
+		CHECK(0, "%s: reference run failed (%s)", what, err);
+		return 0;
+	}
+	for (allow = 0; allow < 1000 && !done; allow++)
+	{
+		char	   *out = (char *) 1;
+		size_t		n;
+		int			rc;
+
+		ctx.allow = allow;
+		ctx.live = 0;
+		rc = fn(&a, &out, &n, err, sizeof(err));
+		if (rc == AN_OK)
+		{
+			done = 1;
+			if (n != refn || memcmp(out, ref, n) != 0)
+				bad++;
+			a.release(a.ctx, out);
+			if (ctx.live != 0)
+				bad++;
+		}
+		else
+		{
+			fails++;
+			if (rc != AN_ENOMEM || ctx.live != 0 || out != NULL)
+				bad++;
+		}
+	}
+	a.release(a.ctx, ref);
+	CHECK(done && bad == 0 && fails >= min_fails,
+		  "%s: %d failing allocation points give AN_ENOMEM without leaks", what, fails);
+	return ctx.interrupts;
+}
+#endif
 
 static inline int
 unit_done(void)
