@@ -45,7 +45,10 @@ OBJS = \
 	src/lib/cohort.o \
 	src/lib/funnel.o \
 	src/lib/kmeans.o \
-	src/lib/par.o
+	src/lib/par.o \
+	src/lib/buf.o \
+	src/lib/mime.o \
+	src/lib/template.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 
