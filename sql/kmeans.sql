@@ -358,11 +358,13 @@ SELECT (SELECT analytics.kmeans(f, 4, '{"n_init": 2}') FROM many) AS km,
        (SELECT analytics.kmeans_refine((SELECT m FROM plane_model), f[1:2]) FROM many) AS refined,
        (SELECT analytics.silhouette_simplified((SELECT m FROM plane_model), f[1:2]) FROM many) AS simplified,
        (SELECT analytics.kmeans(f, 4, '{"n_init": 2, "sample_size": 5000}') FROM many) AS km_sample,
-       (SELECT analytics.silhouette(f, c, '{"max_points": 3000}') FROM many) AS sil;
+       (SELECT analytics.silhouette(f, c, '{"max_points": 3000}') FROM many) AS sil,
+       (SELECT analytics.kmeans_auto(f, 2, 3, '{"max_points": 2000}') FROM many) AS auto;
 SET max_parallel_workers_per_gather = 0;
 SELECT km = (SELECT analytics.kmeans(f, 4, '{"n_init": 2}') FROM many) AS kmeans_same,
        km_sample = (SELECT analytics.kmeans(f, 4, '{"n_init": 2, "sample_size": 5000}') FROM many) AS sample_same,
        sil = (SELECT analytics.silhouette(f, c, '{"max_points": 3000}') FROM many) AS silhouette_same,
+       auto = (SELECT analytics.kmeans_auto(f, 2, 3, '{"max_points": 2000}') FROM many) AS auto_same,
        -- sums of the same numbers in another order: equal to 12 digits
        (SELECT (r).cluster_sizes = (refined).cluster_sizes
                AND abs((r).inertia - (refined).inertia) < 1e-12 * (r).inertia
