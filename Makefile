@@ -15,7 +15,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" analytics.co
 MODULE_big  = analytics
 
 # One SQL file per module, concatenated in this order into the install script.
-SQL_MODULES = analytics demo paths attribution markov shapley report cohort funnel heatmap kmeans rfm segments
+SQL_MODULES = analytics demo paths attribution markov shapley report cohort funnel heatmap kmeans rfm segments worker email
 SQL_SOURCES = $(foreach m,$(SQL_MODULES),src/$(m).sql)
 
 OBJS = \
@@ -35,6 +35,9 @@ OBJS = \
 	src/heatmap.o \
 	src/kmeans.o \
 	src/rfm.o \
+	src/worker.o \
+	src/jobs.o \
+	src/email.o \
 	src/lib/alloc.o \
 	src/lib/ihash.o \
 	src/lib/rng.o \
@@ -48,7 +51,8 @@ OBJS = \
 	src/lib/par.o \
 	src/lib/buf.o \
 	src/lib/mime.o \
-	src/lib/template.o
+	src/lib/template.o \
+	src/lib/smtp.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 
@@ -103,7 +107,7 @@ UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_
 test/unit/bin/%: test/unit/%.c $(LIB_SOURCES) $(wildcard src/lib/*.h) test/unit/unit.h
 	@mkdir -p test/unit/bin
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $(if $(WERROR),-Werror) -Isrc/lib -Itest/unit \
-		-o $@ $< $(LIB_SOURCES) -lm
+		-o $@ $< $(LIB_SOURCES) -lcurl -lm
 
 unit: $(UNIT_TESTS)
 

@@ -21,7 +21,9 @@
 #include <json-c/json_c_version.h>
 
 #include "analytics.h"
+#include "email.h"
 #include "lib/par.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -78,6 +80,8 @@ _PG_init(void)
 							-1, -1, AN_PAR_MAX_THREADS,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	email_init_guc();
+	worker_init();
 	MarkGUCPrefixReserved("analytics");
 	an_par_interrupt_pending = interrupt_pending;
 }

@@ -633,8 +633,8 @@ check_message_id(const char *id, char *err, size_t errlen)
 
 /* a deterministic Message-ID: "<id>.<fnv1a hex>@<domain>" */
 int
-mime_message_id(int64_t id, const char *domain, char *buf, size_t buflen,
-				char *err, size_t errlen)
+mime_message_id(int64_t id, const char *salt, const char *domain, char *buf,
+				size_t buflen, char *err, size_t errlen)
 {
 	char		key[32];
 	uint64_t	h;
@@ -646,8 +646,14 @@ mime_message_id(int64_t id, const char *domain, char *buf, size_t buflen,
 	rc = check_domain("message_id domain", domain, strlen(domain), 0, err, errlen);
 	if (rc != AN_OK)
 		return rc;
-	n = snprintf(key, sizeof(key), "%lld@", (long long) id);
-	h = fnv1a(fnv1a(FNV_OFFSET, key, (size_t) n), domain, strlen(domain));
+	n = snprintf(key, sizeof(key), "%lld", (long long) id);
+	h = fnv1a(FNV_OFFSET, key, (size_t) n);
+	if (salt != NULL && salt[0] != '\0')
+	{
+		h = fnv1a(h, ".", 1);
+		h = fnv1a(h, salt, strlen(salt));
+	}
+	h = fnv1a(fnv1a(h, "@", 1), domain, strlen(domain));
 	n = snprintf(buf, buflen, "%lld.%016llx@%s", (long long) id,
 				 (unsigned long long) h, domain);
 	if (n < 0 || (size_t) n >= buflen)

@@ -120,14 +120,16 @@ extern int	mime_address_domain(const char *addr, char *buf, size_t buflen,
 								char *err, size_t errlen);
 
 /*
- * A Message-ID (without angle brackets) for message id and the sender's
- * domain: "<id>.<h>@<domain>", id in decimal, h the 16 lowercase hex
- * digits of the 64-bit FNV-1a hash of the string "<id>@<domain>".  The
- * same id and domain always give the same Message-ID, so a retried send
- * keeps it.  buf needs MIME_MESSAGE_ID_LEN bytes at most.
+ * A Message-ID (without angle brackets) for message id, a salt that tells
+ * apart the senders sharing a domain (NULL or "" for none) and the
+ * sender's domain: "<id>.<h>@<domain>", id in decimal, h the 16 lowercase
+ * hex digits of the 64-bit FNV-1a hash of the string "<id>.<salt>@<domain>"
+ * ("<id>@<domain>" without a salt).  The same id, salt and domain always
+ * give the same Message-ID, so a retried send keeps it.  buf needs
+ * MIME_MESSAGE_ID_LEN bytes at most.
  */
-extern int	mime_message_id(int64_t id, const char *domain, char *buf,
-							size_t buflen, char *err, size_t errlen);
+extern int	mime_message_id(int64_t id, const char *salt, const char *domain,
+							char *buf, size_t buflen, char *err, size_t errlen);
 
 /*
  * The boundary for seed, NUL-terminated into buf (MIME_BOUNDARY_LEN

@@ -909,15 +909,22 @@ test_message_id(void)
 
 	snprintf(expect, sizeof(expect), "42.%016llx@acme.example",
 			 (unsigned long long) t_fnv("42@acme.example"));
-	CHECK(mime_message_id(42, "acme.example", buf, sizeof(buf), err, sizeof(err)) == AN_OK &&
+	CHECK(mime_message_id(42, NULL, "acme.example", buf, sizeof(buf), err, sizeof(err)) == AN_OK &&
 		  strcmp(buf, expect) == 0, "message id 42: %s", buf);
 	snprintf(expect, sizeof(expect), "-5.%016llx@x.example",
 			 (unsigned long long) t_fnv("-5@x.example"));
-	CHECK(mime_message_id(-5, "x.example", buf, sizeof(buf), err, sizeof(err)) == AN_OK &&
+	CHECK(mime_message_id(-5, "", "x.example", buf, sizeof(buf), err, sizeof(err)) == AN_OK &&
 		  strcmp(buf, expect) == 0, "negative message id");
-	CHECK(mime_message_id(42, "bad..domain", buf, sizeof(buf), err, sizeof(err)) == AN_EINVAL,
+	/* a salt separates two senders that share a domain and an id */
+	snprintf(expect, sizeof(expect), "42.%016llx@acme.example",
+			 (unsigned long long) t_fnv("42.7301.16384@acme.example"));
+	CHECK(mime_message_id(42, "7301.16384", "acme.example", buf, sizeof(buf), err, sizeof(err)) == AN_OK &&
+		  strcmp(buf, expect) == 0, "salted message id 42: %s", buf);
+	CHECK(strcmp(buf, "42.e17c399c636bdd16@acme.example") == 0,
+		  "salted message id matches FNV-1a-64 computed in Python (%s)", buf);
+	CHECK(mime_message_id(42, "s", "bad..domain", buf, sizeof(buf), err, sizeof(err)) == AN_EINVAL,
 		  "bad domain rejected (%s)", err);
-	CHECK(mime_message_id(42, "acme.example", buf, 10, err, sizeof(err)) == AN_EINVAL,
+	CHECK(mime_message_id(42, NULL, "acme.example", buf, 10, err, sizeof(err)) == AN_EINVAL,
 		  "small message id buffer rejected");
 }
 
