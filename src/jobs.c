@@ -51,10 +51,18 @@ jobs_interrupted(void *ctx)
 	return worker_stop_requested() || !PostmasterIsAlive();
 }
 
+/*
+ * The caller's memory context across begin_spi .. end_spi: committing a
+ * transaction leaves CurrentMemoryContext at TopMemoryContext, where the
+ * worker's per-round allocations would pile up for good.
+ */
+static MemoryContext spi_caller_cxt = NULL;
+
 /* start a transaction with a snapshot and SPI, showing what in pg_stat_activity */
 static void
 begin_spi(const char *what)
 {
+	spi_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	worker_set_db_work(true);
 	StartTransactionCommand();
@@ -70,6 +78,7 @@ end_spi(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(spi_caller_cxt);
 	worker_set_db_work(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }

@@ -614,6 +614,8 @@ databases_to_serve(void)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	/* commit leaves TopMemoryContext current */
+	MemoryContextSwitchTo(caller);
 	return result;
 }
 
@@ -1005,6 +1007,7 @@ analytics_worker_main(Datum arg)
 			StartTransactionCommand();
 			present = extension_present();
 			CommitTransactionCommand();
+			MemoryContextSwitchTo(loop_cxt);
 			if (present)
 				more = jobs_run_once(&sleep_ms);
 		}
