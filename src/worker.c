@@ -44,6 +44,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
@@ -62,6 +63,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -434,8 +436,14 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 					   ParamListInfo params, QueryEnvironment *queryEnv,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
-	Oid			dboid = shared ? database_needing_exclusive_access(pstmt->utilityStmt) : InvalidOid;
+	Node	   *parsetree = pstmt->utilityStmt;
+	Oid			dboid = shared ? database_needing_exclusive_access(parsetree) : InvalidOid;
 	bool		paused = false;
+
+	/* CREATE EXTENSION analytics: start this database's worker on commit */
+	if (shared && IsA(parsetree, CreateExtensionStmt) &&
+		strcmp(((CreateExtensionStmt *) parsetree)->extname, "analytics") == 0)
+		worker_wake_on_commit();
 
 	if (OidIsValid(dboid) && dboid != MyDatabaseId)
 	{
@@ -623,6 +631,8 @@ static bool
 start_database_worker(const DbEntry *db, BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker bgw;
+	MemoryContext old;
+	bool		ok;
 
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -634,7 +644,11 @@ start_database_worker(const DbEntry *db, BackgroundWorkerHandle **handle)
 	snprintf(bgw.bgw_type, BGW_MAXLEN, "analytics worker");
 	bgw.bgw_main_arg = ObjectIdGetDatum(db->oid);
 	bgw.bgw_notify_pid = MyProcPid;
-	return RegisterDynamicBackgroundWorker(&bgw, handle);
+	/* the handle outlives the pass (whose memory is reset) */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&bgw, handle);
+	MemoryContextSwitchTo(old);
+	return ok;
 }
 
 /* launcher-local: the handles of the workers it started */
@@ -948,11 +962,26 @@ worker_report_error(const char *message)
 	LWLockRelease(shared->lock);
 }
 
-/* does this database have the extension? (in a transaction) */
+/*
+ * Does this database have the extension, with the worker's queue tables?
+ * (In a transaction.)  An install from an older build of the same version
+ * may lack them: the worker then waits as if the extension were absent.
+ */
 static bool
 extension_present(void)
 {
-	return OidIsValid(get_extension_oid("analytics", true));
+	Oid			nsp;
+
+	if (!OidIsValid(get_extension_oid("analytics", true)))
+		return false;
+	nsp = get_namespace_oid("analytics", true);
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("email_outbox", nsp)))
+	{
+		worker_report_error("the analytics extension in this database has no email_outbox table "
+							"(installed by an older build): re-create it with DROP EXTENSION and CREATE EXTENSION");
+		return false;
+	}
+	return true;
 }
 
 void

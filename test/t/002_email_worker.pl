@@ -227,14 +227,35 @@ ok( $node->poll_query_until('postgres',
 		"SELECT count(*) > 0 FROM analytics.email_outbox WHERE status = 'sending' AND subject LIKE 'Crash %'"),
 	'a batch of the 60 is in flight');
 $node->kill9;
-# the children notice the postmaster is gone; wait until they have all exited
-my $datadir = $node->data_dir;
-for (1 .. 100)
+$sink2->restart(flags => []);
+# the children notice the postmaster is gone and exit; until they all have,
+# the old shared memory is in use and a new postmaster refuses to start
+sub children_left
 {
-	last unless `pgrep -f -- "$datadir" 2>/dev/null` || `pgrep -f "analytics worker" 2>/dev/null`;
+	my $n = 0;
+	for my $d (glob '/proc/[0-9]*')
+	{
+		open(my $f, '<', "$d/cmdline") or next;
+		my $c = <$f> // '';
+		$n++ if $c =~ /^postgres: email: /;
+	}
+	return $n;
+}
+for (1 .. 300)
+{
+	last if children_left() == 0;
 	usleep(100_000);
 }
-$sink2->restart(flags => []);
+is(children_left(), 0, 'every process of the killed server has exited');
+# the killed postmaster itself lingers until it is reaped (a zombie), and
+# pg_ctl takes a live PID in postmaster.pid for a running server
+my ($old_pm) = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
+for (1 .. 300)
+{
+	last unless kill(0, $old_pm);
+	usleep(100_000);
+}
+ok(!kill(0, $old_pm), 'the killed postmaster is gone');
 $node->start;
 ok( $node->poll_query_until(
 		'postgres',
