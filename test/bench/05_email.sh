@@ -61,7 +61,9 @@ analytics.worker_poll_interval = '200ms'"
 
 	# --- 1. smtp-sink: throughput and memory ---------------------------------
 	sink_port=$(email_free_port)
-	as_user /usr/sbin/smtp-sink -h sink.test "127.0.0.1:$sink_port" 256 >/dev/null 2>&1 &
+	# as_user runs in a subshell: the server writes its own pid (exec keeps it)
+	as_user sh -c 'echo $$ > "$1"; exec /usr/sbin/smtp-sink -h sink.test "127.0.0.1:$2" 256' \
+		sink "$CLUSTER_SOCK/sink.pid" "$sink_port" >/dev/null 2>&1 &
 	sink_pid=$!
 	cluster_psql -d email_bench -c "ALTER SYSTEM SET analytics.smtp_url = 'smtp://127.0.0.1:$sink_port'" \
 		-c "SELECT pg_reload_conf()" >/dev/null
@@ -96,14 +98,15 @@ analytics.worker_poll_interval = '200ms'"
 		"Postfix smtp-source, same msgs and size" "$src_rate" "$(awk -v a="$rate" -v b="$src_rate" 'BEGIN {print a / b}')"
 	printf '| %-46s | %8s/s | %-40s | %8s/s | %6.2f |\n' "  (same)" "$rate" "the hosted API's limit" 10 \
 		"$(awk -v a="$rate" 'BEGIN {print a / 10}')"
-	pkill -f "smtp-sink -h sink.test 127.0.0.1:$sink_port" 2>/dev/null
+	kill "$(cat "$CLUSTER_SOCK/sink.pid")" 2>/dev/null
 	wait "$sink_pid" 2>/dev/null || true
 
 	# --- 2. 10% temporary failures -----------------------------------------
 	flaky_port=$(email_free_port)
 	stats=$CLUSTER_SOCK/flaky-stats.json
-	as_user /usr/bin/python3 "$ROOT/test/servers/smtp_flaky.py" --port "$flaky_port" \
-		--tempfail-percent 10 --seed 7 --stats "$stats" >/dev/null 2>&1 &
+	as_user sh -c 'echo $$ > "$1"; shift; exec /usr/bin/python3 "$@"' flaky "$CLUSTER_SOCK/flaky.pid" \
+		"$ROOT/test/servers/smtp_flaky.py" --port "$flaky_port" --tempfail-percent 10 --seed 7 \
+		--stats "$stats" >/dev/null 2>&1 &
 	flaky_pid=$!
 	sleep 1
 	cluster_psql -d email_bench -c "TRUNCATE analytics.email_outbox CASCADE" \
@@ -117,9 +120,8 @@ analytics.worker_poll_interval = '200ms'"
 	rate=$(cluster_psql -d email_bench -Atc "SELECT round(count(*) / extract(epoch FROM max(finished_at) - min(last_attempt_at)))
 		FROM analytics.email_outbox WHERE status = 'sent'")
 	echo "    email, 10% temporary failures: $(cluster_psql -d email_bench -Atc "SELECT format('%s messages: %s sent, %s failed, %s bounced, %s temporary failures retried, delivery rate %s', messages, sent, failed, bounced, temporary_failures, delivery_rate) FROM analytics.email_stats()")"
-	# as_user runs the server in a subshell: signal the server itself; it
-	# writes its final counts on SIGTERM
-	pkill -TERM -f "smtp_flaky.py --port $flaky_port" 2>/dev/null
+	# signal the server itself; it writes its final counts on SIGTERM
+	kill -TERM "$(cat "$CLUSTER_SOCK/flaky.pid")" 2>/dev/null
 	wait "$flaky_pid" 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
 		grep -q '"final": true' "$stats" 2>/dev/null && break
