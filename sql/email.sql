@@ -129,3 +129,11 @@ WHERE name ~ '^analytics\.(smtp|email|job|worker)' ORDER BY name;
 
 -- worker_status(): the launcher runs; no worker serves this database.
 SELECT database, state, pid IS NOT NULL AS has_pid FROM analytics.worker_status() ORDER BY database NULLS FIRST;
+
+-- SMTP settings are checked: credentials do not go in the url, only smtp and
+-- smtps schemes, a known STARTTLS policy; they change only with a reload.
+ALTER SYSTEM SET analytics.smtp_url = 'smtp://mailer:secret@mail.example.com';
+ALTER SYSTEM SET analytics.smtp_url = 'http://mail.example.com';
+ALTER SYSTEM SET analytics.smtp_starttls = 'maybe';
+SET analytics.smtp_url = 'smtp://mail.example.com';
+ALTER SYSTEM SET analytics.worker_databases = 'a,,b';

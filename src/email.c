@@ -152,7 +152,8 @@ check_smtp_url(char **newval, void **extra, GucSource source)
 	if (smtp_check_url(*newval, err, sizeof(err)) != AN_OK)
 	{
 		GUC_check_errdetail("%s.", err);
-		GUC_check_errhint("Put the user name and password in analytics.smtp_user and analytics.smtp_password.");
+		if (strstr(err, "user information"))
+			GUC_check_errhint("Put the user name and password in analytics.smtp_user and analytics.smtp_password.");
 		return false;
 	}
 	return true;
