@@ -241,12 +241,6 @@ email_init_guc(void)
  * Enqueue
  * ---------------------------------------------------------------- */
 
-static void
-email_error(int rc, const char *err, const char *hint)
-{
-	an_report_core_error(rc, err, hint);
-}
-
 /* the existing message with this idempotency key, or 0 */
 static int64
 find_by_key(const char *key)
@@ -326,15 +320,15 @@ enqueue(const char *recipient, const char *subject, const char *body_text,
 	rc = mime_split_address("recipient", recipient, &name, &namelen, &spec, &speclen,
 							err, sizeof(err));
 	if (rc != AN_OK)
-		email_error(rc, err, "A recipient is \"addr@host\" or \"Display Name <addr@host>\".");
+		an_report_core_error(rc, err, "A recipient is \"addr@host\" or \"Display Name <addr@host>\".");
 	rcpt = pnstrdup(spec, speclen);
 	rc = mime_split_address("from", from, &name, &namelen, &spec, &speclen, err, sizeof(err));
 	if (rc != AN_OK)
-		email_error(rc, err, "Fix analytics.email_from.");
+		an_report_core_error(rc, err, "Fix analytics.email_from.");
 	envelope_from = pnstrdup(spec, speclen);
 	rc = mime_address_domain(from, domain, sizeof(domain), err, sizeof(err));
 	if (rc != AN_OK)
-		email_error(rc, err, NULL);
+		an_report_core_error(rc, err, NULL);
 
 	rc = SPI_execute("SELECT nextval('analytics.email_outbox_id_seq')", false, 1);
 	if (rc != SPI_OK_SELECT)
@@ -344,7 +338,7 @@ enqueue(const char *recipient, const char *subject, const char *body_text,
 	snprintf(salt, sizeof(salt), UINT64_FORMAT ".%u", GetSystemIdentifier(), MyDatabaseId);
 	rc = mime_message_id(id, salt, domain, msgid, sizeof(msgid), err, sizeof(err));
 	if (rc != AN_OK)
-		email_error(rc, err, NULL);
+		an_report_core_error(rc, err, NULL);
 
 	memset(&m, 0, sizeof(m));
 	m.from = from;
@@ -358,7 +352,7 @@ enqueue(const char *recipient, const char *subject, const char *body_text,
 	m.nheaders = nheaders;
 	rc = mime_compose(&m, &message, &msglen, &a, err, sizeof(err));
 	if (rc != AN_OK)
-		email_error(rc, err, NULL);
+		an_report_core_error(rc, err, NULL);
 
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = Int64GetDatum(id);
@@ -438,7 +432,7 @@ headers_from_jsonb(Jsonb *j, int *n)
 						 errmsg("header \"%s\" must have a string value", key)));
 			rc = mime_check_header_name(key, err, sizeof(err));
 			if (rc != AN_OK)
-				email_error(rc, err, "From, To, Subject, Date, Message-ID and the MIME headers are written by send_email itself.");
+				an_report_core_error(rc, err, "From, To, Subject, Date, Message-ID and the MIME headers are written by send_email itself.");
 			h[count].name = key;
 			h[count].value = pnstrdup(v.val.string.val, v.val.string.len);
 			count++;

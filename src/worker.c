@@ -842,12 +842,6 @@ analytics_launcher_main(Datum arg)
  * Database worker
  * ---------------------------------------------------------------- */
 
-bool
-worker_is_database_worker(void)
-{
-	return my_slot != NULL;
-}
-
 /* how the worker leaves its slot when it exits */
 static SlotState exit_state = SLOT_STOPPED;
 

@@ -35,7 +35,6 @@ extern void worker_report_wake(void);
 extern void worker_report_queue(int64 queued, int in_flight);
 extern void worker_report_outcomes(int64 sent, int64 deferred, int64 bounced, int64 failed);
 extern void worker_report_error(const char *message);
-extern bool worker_is_database_worker(void);
 
 /* SIGTERM received (stop at the next safe point) */
 extern bool worker_stop_requested(void);
