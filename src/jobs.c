@@ -33,6 +33,7 @@
 #include "storage/pmsignal.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -70,6 +71,22 @@ begin_spi(const char *what)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, what);
+
+	/*
+	 * Every statement of the engine reaches its rows through an index (the
+	 * queue's partial index of unfinished jobs, or the primary key).  A
+	 * sequential scan would read every finished job the table keeps, and a
+	 * bitmap scan visits the heap for every index entry, dead ones included,
+	 * with a bitmap as large as work_mem: right after a burst (before
+	 * autovacuum, or before the planner has statistics) the planner picks
+	 * them, and each idle poll then cost tens of milliseconds and left the
+	 * worker's heap megabytes larger.  Index scans also mark the dead
+	 * entries they pass, so the next scan skips them.  Transaction-local.
+	 */
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 }
 
 static void
