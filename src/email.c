@@ -47,6 +47,7 @@
 char	   *analytics_email_from = NULL;
 char	   *analytics_smtp_url = NULL;
 int			analytics_smtp_starttls = SMTP_TLS_TRY;
+char	   *analytics_smtp_ca_file = NULL;
 char	   *analytics_smtp_user = NULL;
 char	   *analytics_smtp_password = NULL;
 int			analytics_smtp_timeout = 30000;
@@ -199,6 +200,12 @@ email_init_guc(void)
 							 "required fails (and retries later) unless it can.",
 							 &analytics_smtp_starttls, SMTP_TLS_TRY, starttls_options,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("analytics.smtp_ca_file",
+							   "PEM file of the certificate authorities trusted for the SMTP server's certificate.",
+							   "Empty: the system's bundle.  A relative path is relative to the data "
+							   "directory.  The certificate and the host name are always verified.",
+							   &analytics_smtp_ca_file, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("analytics.smtp_user",
 							   "User name for SMTP authentication (empty: no AUTH).",
 							   NULL,
@@ -666,6 +673,7 @@ get_client(char *err, size_t errlen)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.url = analytics_smtp_url;
 	cfg.starttls = (smtp_tls) analytics_smtp_starttls;
+	cfg.ca_file = analytics_smtp_ca_file;
 	cfg.username = analytics_smtp_user;
 	cfg.password = analytics_smtp_password;
 	cfg.connect_timeout_ms = Min(analytics_smtp_timeout, 30000);

@@ -8,6 +8,7 @@
 extern char *analytics_email_from;
 extern char *analytics_smtp_url;
 extern int	analytics_smtp_starttls;
+extern char *analytics_smtp_ca_file;
 extern char *analytics_smtp_user;
 extern char *analytics_smtp_password;
 extern int	analytics_smtp_timeout;

@@ -127,6 +127,12 @@ typedef struct smtp_config
 	 */
 	const char *url;
 	smtp_tls	starttls;
+	/*
+	 * PEM file of the certificate authorities that may sign the server's
+	 * certificate (CURLOPT_CAINFO); NULL or "": libcurl's default bundle.
+	 * The certificate and the host name are always verified.
+	 */
+	const char *ca_file;
 	const char *username;		/* NULL or "": no AUTH */
 	const char *password;		/* NULL: "" */
 	long		connect_timeout_ms; /* >= 0, 0: libcurl's default (300 s) */
