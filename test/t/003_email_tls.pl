@@ -216,7 +216,7 @@ is($c[0]{auth}, 'bob', 'after AUTH as bob');
 # ---- a certificate from an authority not trusted -----------------------------
 set_conf(smtp_ca_file => "$pki/other-ca.pem");
 $id = send_one('untrusted certificate');
-wait_deferred($id, qr/certificate/i, 'a certificate the authority did not sign');
+wait_deferred($id, qr/certificate problem|issuer|verify/i, 'a certificate the authority did not sign');
 is(scalar(copies($starttls, $id)), 0, 'nothing was sent to the untrusted server');
 set_conf(smtp_ca_file => "$pki/ca.pem");
 wait_status($id, 'sent', 'trusted again: the deferred message is sent');
@@ -225,7 +225,7 @@ is(scalar(copies($starttls, $id)), 1, 'once');
 # a CA file that does not exist
 set_conf(smtp_ca_file => "$pki/missing.pem");
 $id = send_one('missing CA file');
-wait_deferred($id, qr/certificate|CA|missing\.pem/i, 'a CA file that does not exist');
+wait_deferred($id, qr/missing\.pem/, 'a CA file that does not exist');
 set_conf(smtp_ca_file => "$pki/ca.pem");
 wait_status($id, 'sent', 'with the file back: sent');
 
@@ -262,7 +262,7 @@ is($c[0]{auth}, 'bob', 'after AUTH as bob');
 # ---- a certificate for another host name ----------------------------------------
 set_conf(smtp_url => "smtps://127.0.0.1:$wrong_name->{port}", smtp_user => '');
 $id = send_one('wrong host name');
-wait_deferred($id, qr/certificate|subject|name/i, 'a certificate for another host name');
+wait_deferred($id, qr/subject name|host ?name/i, 'a certificate for another host name');
 is(scalar(copies($wrong_name, $id)), 0, 'nothing was sent to it');
 
 $node->stop;
