@@ -318,6 +318,7 @@ jobs_run_once(long *sleep_ms)
 			look_ahead(jq, sleep_ms);
 			continue;
 		}
+		worker_reload_if_pending();
 		worker_report_queue(-1, batch.n);
 		results = palloc0(sizeof(JobResult) * batch.n);
 		jq->run(&batch, results);

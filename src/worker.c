@@ -158,6 +158,23 @@ worker_stop_requested(void)
 	return got_sigterm || ProcDiePending;
 }
 
+/*
+ * Apply a SIGHUP's settings now.  Called at the top of the loop and again
+ * between claiming a batch and running it: a job committed after the
+ * reload was signalled is claimed after the signal arrived, so it never
+ * runs with the old settings (a changed smtp_url, say).
+ */
+void
+worker_reload_if_pending(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+		jobs_config_changed();
+	}
+}
+
 void
 worker_set_db_work(bool on)
 {
@@ -1017,12 +1034,7 @@ analytics_worker_main(Datum arg)
 
 		if (worker_stop_requested())
 			break;
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			jobs_config_changed();
-		}
+		worker_reload_if_pending();
 		MemoryContextReset(loop_cxt);
 		old = MemoryContextSwitchTo(loop_cxt);
 		PG_TRY();

@@ -41,6 +41,7 @@ extern bool worker_stop_requested(void);
 
 /* around the worker's transactions: a SIGTERM then cancels them at once */
 extern void worker_set_db_work(bool on);
+extern void worker_reload_if_pending(void);
 
 /* entry points named in BackgroundWorker.bgw_function_name */
 extern PGDLLEXPORT void analytics_launcher_main(Datum arg);
