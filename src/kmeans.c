@@ -7,11 +7,12 @@
  *		src/lib/kmeans.c.
  *
  * Point store.  kmeans, kmeans_auto and silhouette keep their points as
- * doubles (n * d * 8 bytes, plus 8 more per point while sampling), capped
- * by analytics.max_aggregate_memory.  With a sample size (sample_size for
- * kmeans, max_points for silhouette) they keep the points with the lowest
- * km_point_hash instead: a uniform sample that does not depend on the row
- * order or on how parallel workers split the rows, and that merges exactly.
+ * doubles (n * d * 8 bytes, plus 8 more per point while sampling or once
+ * sorted), capped by analytics.max_aggregate_memory.  With a sample size
+ * (sample_size for kmeans, max_points for silhouette) they keep the points
+ * with the lowest km_point_hash instead: a uniform sample that does not
+ * depend on the row order or on how parallel workers split the rows, and
+ * that merges exactly.
  * Before fitting, the points are put in canonical order (km_sort_canonical),
  * so a model depends on the multiset of points and the seed only.
  *
@@ -181,7 +182,8 @@ typedef struct KmState
 	Jsonb	   *options_arg;
 	int64		cap;			/* points allocated */
 	double	   *x;				/* n * d */
-	uint64	   *hash;			/* sampling: max-heap of the held points' hashes */
+	uint64	   *hash;			/* sampling: max-heap of the held points' hashes;
+								 * else NULL, or the hashes of a sorted run */
 	double	   *row;			/* scratch for one row */
 } KmState;
 
@@ -217,17 +219,17 @@ km_grow(KmState *st, int64 want)
 		cap *= 2;
 	if (st->limit > 0)
 		cap = Min(cap, st->limit);
-	km_check_memory(st, (Size) (cap - st->cap) * (st->d * sizeof(double) + sizeof(uint64)));
+	km_check_memory(st, (Size) (cap - st->cap) * (st->d * sizeof(double) +
+												   (st->limit > 0 ? sizeof(uint64) : 0)));
 	if (st->x == NULL)
-	{
 		st->x = MemoryContextAllocHuge(st->cxt, (Size) cap * st->d * sizeof(double));
-		st->hash = MemoryContextAllocHuge(st->cxt, (Size) cap * sizeof(uint64));
-	}
 	else
-	{
 		st->x = repalloc_huge(st->x, (Size) cap * st->d * sizeof(double));
-		st->hash = repalloc_huge(st->hash, (Size) cap * sizeof(uint64));
-	}
+	/* hashes while sampling; keeping every point, they are taken when sorting */
+	if (st->limit > 0)
+		st->hash = st->hash == NULL
+			? MemoryContextAllocHuge(st->cxt, (Size) cap * sizeof(uint64))
+			: repalloc_huge(st->hash, (Size) cap * sizeof(uint64));
 	st->cap = cap;
 }
 
@@ -290,35 +292,39 @@ heap_sift_up(KmState *st, int64 i)
 static void
 km_add(KmState *st, const double *p)
 {
-	uint64		h = km_point_hash(p, st->d, (uint64) st->seed);
+	uint64		h;
 
-	st->sorted = false;
 	if (st->limit == 0)
+	{
+		/* unsorted from here: no run hashes to keep */
+		if (unlikely(st->sorted) && st->hash)
+		{
+			pfree(st->hash);
+			st->hash = NULL;
+		}
+		st->sorted = false;
+		if (st->n == st->cap)
+			km_grow(st, st->n + 1);
+		memcpy(st->x + st->n * st->d, p, st->d * sizeof(double));
+		st->n++;
+		return;
+	}
+	st->sorted = false;
+	h = km_point_hash(p, st->d, (uint64) st->seed);
+	if (st->n < st->limit)
 	{
 		if (st->n == st->cap)
 			km_grow(st, st->n + 1);
 		st->hash[st->n] = h;
 		memcpy(st->x + st->n * st->d, p, st->d * sizeof(double));
 		st->n++;
-		return;
+		heap_sift_up(st, st->n - 1);
 	}
-	else
+	else if (h < st->hash[0])
 	{
-		if (st->n < st->limit)
-		{
-			if (st->n == st->cap)
-				km_grow(st, st->n + 1);
-			st->hash[st->n] = h;
-			memcpy(st->x + st->n * st->d, p, st->d * sizeof(double));
-			st->n++;
-			heap_sift_up(st, st->n - 1);
-		}
-		else if (h < st->hash[0])
-		{
-			st->hash[0] = h;
-			memcpy(st->x, p, st->d * sizeof(double));
-			heap_sift_down(st, 0);
-		}
+		st->hash[0] = h;
+		memcpy(st->x, p, st->d * sizeof(double));
+		heap_sift_down(st, 0);
 	}
 }
 
@@ -602,16 +608,32 @@ kmeans_combine(PG_FUNCTION_ARGS)
 	}
 	if (a->limit == 0)
 	{
-		/* keep every point: append b's in one copy */
-		if (b->n > 0)
-			a->sorted = a->n == 0 && b->sorted;
-		km_grow(a, a->n + b->n);
-		if (b->n > 0)
+		if (b->n == 0)
+			PG_RETURN_POINTER(a);
+		if (a->n == 0)
 		{
-			memcpy(a->x + a->n * a->d, b->x, sizeof(double) * b->n * b->d);
-			memcpy(a->hash + a->n, b->hash, sizeof(uint64) * b->n);
+			/* take b's points (and, sorted, its hashes) with its context */
+			if (a->x)
+				pfree(a->x);
+			if (a->hash)
+				pfree(a->hash);
+			a->x = b->x;
+			a->hash = b->hash;
+			a->cap = b->cap;
+			a->n = b->n;
+			a->sorted = b->sorted;
+			MemoryContextSetParent(b->cxt, a->cxt);
+			PG_RETURN_POINTER(a);
 		}
+		/* append b's points in one copy: unsorted, so no hashes */
+		if (a->hash)
+			pfree(a->hash);
+		a->hash = NULL;
+		a->sorted = false;
+		km_grow(a, a->n + b->n);
+		memcpy(a->x + a->n * a->d, b->x, sizeof(double) * b->n * b->d);
 		a->n += b->n;
+		MemoryContextDelete(b->cxt);
 		PG_RETURN_POINTER(a);
 	}
 	for (i = 0; i < b->n; i++)
@@ -653,10 +675,10 @@ kmeans_serialize(PG_FUNCTION_ARGS)
 	{
 		char		err[256];
 		an_allocator a = an_pg_allocator(CurrentMemoryContext);
-		int			rc = km_sort_canonical_hashed(st->x, st->hash, st->n, st->d,
+		int			rc = km_sort_canonical_hashed(st->x, NULL, (uint64) st->seed, st->n, st->d,
 												  (double *) (p + KM_SER_HEAD),
 												  (uint64 *) (p + KM_SER_HEAD + xbytes),
-												  &a, err, sizeof(err));
+												  1, &a, err, sizeof(err));
 
 		if (rc != AN_OK)
 			an_report_core_error(rc, err, NULL);
@@ -734,8 +756,9 @@ typedef struct KmModel
 } KmModel;
 
 /*
- * Put the points of st in canonical order (by the hashes taken as they
- * arrived; the sorted copy replaces the points, so for a moment both exist).
+ * Put the points of st in canonical order (by their hashes: taken as they
+ * arrived while sampling, else computed here by the threads; the sorted
+ * copy replaces the points, so for a moment both exist).
  */
 static void
 km_sort_points(KmState *st)
@@ -754,13 +777,15 @@ km_sort_points(KmState *st)
 		return;
 	}
 	sorted = MemoryContextAllocHuge(st->cxt, (Size) Max(st->n, 1) * st->d * sizeof(double));
-	rc = km_sort_canonical_hashed(st->x, st->hash, st->n, st->d, sorted, NULL, &a, err, sizeof(err));
+	rc = km_sort_canonical_hashed(st->x, st->hash, (uint64) st->seed, st->n, st->d, sorted, NULL,
+								  an_threads(), &a, err, sizeof(err));
 	if (rc != AN_OK)
 		an_report_core_error(rc, err, NULL);
 	pfree(st->x);
 	st->x = sorted;
 	st->cap = Max(st->n, 1);
-	pfree(st->hash);
+	if (st->hash)
+		pfree(st->hash);
 	st->hash = NULL;
 }
 

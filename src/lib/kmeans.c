@@ -56,17 +56,22 @@
  * The canonical order sorts (hash, index) keys with an LSD radix sort on
  * the hash (a byte per pass, passes where every key has the same byte
  * skipped), sorts runs of equal hashes (duplicate points, in practice) by
- * their coordinates with a stable merge sort, and permutes the rows in
- * place by following the cycles of the permutation: O(n) extra memory
- * (two key arrays), not O(n * d).
+ * their coordinates with a stable merge sort, and gathers the rows into a
+ * copy in the new order (or, without the memory for it, permutes them in
+ * place by following the cycles of the permutation).  Threads hash the
+ * points and gather the rows; the keys are sorted by the calling thread.
  *
- * Threads.  The passes over the points (seeding distances and candidate
- * potentials, assignment with the centre sums, bound shifts, inertia) run
- * as one task per chunk through an_par_for on p->threads threads (from
- * KM_PAR_MIN points on); each task writes only its chunk's points and its
- * own partial results, which are combined in chunk order, so any number of
- * threads gives bitwise the same fit.  Relocation, tolerance and the
- * seeding's draws stay in the calling thread.
+ * Threads.  The passes over the points (the finiteness check and the
+ * tolerance's sums, seeding distances and candidate potentials, assignment
+ * with the centre sums, bound shifts, inertia) run as one task per chunk
+ * through an_par_for on p->threads threads (from KM_PAR_MIN points on);
+ * each task writes only its chunk's points and its own partial results,
+ * which are combined in chunk order, so any number of threads gives
+ * bitwise the same fit.  What a thread writes per point (its distance
+ * scratch, its chunk's sums and counts) starts on a cache line of its own
+ * and fills whole lines: two threads writing one line made 2 threads as
+ * slow as one.  Relocation and the seeding's draws stay in the calling
+ * thread.
  *
  * Interrupts are checked before every pass (an_par_for also polls while
  * its threads run), once per iteration, and every KM_CHECK_WORK
@@ -89,6 +94,8 @@
 #define KM_SORT_RUN		16		/* insertion-sorted runs of the merge sort */
 #define KM_CHUNKS		64		/* chunks of the parallel passes, at most */
 #define KM_PAR_MIN		32768	/* fewer points: no helper threads */
+#define KM_LINE			64		/* bytes in a cache line */
+#define KM_LINE_DOUBLES (KM_LINE / (int) sizeof(double))
 
 /* countdown to the next interrupt check */
 typedef struct km_ticker
@@ -112,7 +119,8 @@ typedef struct km_work
 	double	   *C;				/* k * d: the current centres */
 	double	   *Cn;				/* k * d: sums, then the new centres */
 	double	   *ct;				/* d * cs: centres (or candidates) transposed */
-	double	   *dist;			/* threads * cs: one point's distances, per worker */
+	double	   *dist;			/* one point's distances, per worker: see worker_dist */
+	size_t		dstride;		/* doubles between workers' distances (whole lines) */
 	double	   *u;				/* n: Hamerly upper bounds; Lloyd: squared distances */
 	double	   *l;				/* n: Hamerly lower bounds */
 	double	   *p;				/* k: centre shifts */
@@ -126,8 +134,12 @@ typedef struct km_work
 	int			threads;		/* threads for the passes (1: this one) */
 	size_t		nch;			/* chunks */
 	size_t		chs;			/* points per chunk (the last may have fewer) */
-	double	   *part;			/* nch * k * d: per-chunk sums of points */
-	int64_t    *pcnt;			/* nch * k: per-chunk counts */
+	double	   *part;			/* per chunk, pstride apart: k * d sums of points */
+	int64_t    *pcnt;			/* per chunk, cstride apart: k counts */
+	size_t		pstride;		/* k * d rounded up to whole cache lines */
+	size_t		cstride;		/* k rounded up to whole cache lines */
+	void	   *part_mem;		/* the allocations part and pcnt start in */
+	void	   *pcnt_mem;
 	double	   *ptot;			/* nch * KM_TRIALS: per-chunk totals */
 	double	   *off;			/* nch + 1: where each chunk's running sums start */
 	int64_t    *pev;			/* nch: per-chunk distance evaluations */
@@ -139,10 +151,30 @@ typedef struct km_work
 	int			ncols;			/* seeding: m rounded up to KM_LANES */
 	bool		full;			/* assign: full scan; seeding: first centre */
 	bool		accumulate;		/* assign: sum the points per label */
+	int			data_pass;		/* check_and_tolerance: 0 or 1 */
 	int			shift_arg1;		/* bounds: the centre that moved most */
 	double		shift_max1;		/* bounds: its shift */
 	double		shift_max2;		/* bounds: the largest shift of the others */
 } km_work;
+
+/*
+ * The first cache line boundary at or after p (the allocations that are
+ * split among threads have a line to spare).  The distance scratch of a
+ * worker: cs doubles starting on a cache line,
+ * dstride apart, so that no two threads write the same line (nor one that
+ * holds the centres they all read).
+ */
+static inline void *
+line_start(void *p)
+{
+	return (void *) (((uintptr_t) p + KM_LINE - 1) & ~(uintptr_t) (KM_LINE - 1));
+}
+
+static inline double *
+worker_dist(const km_work *w, int worker)
+{
+	return (double *) line_start(w->dist) + (size_t) worker * w->dstride;
+}
 
 /* the sort key of km_sort_canonical */
 typedef struct km_key
@@ -477,7 +509,7 @@ seed_trial_task(void *ctx, size_t g, int worker)
 	km_work    *w = ctx;
 	const double *X = w->X;
 	const double *closest = w->u;
-	double	   *dist = w->dist + (size_t) worker * w->cs;
+	double	   *dist = worker_dist(w, worker);
 	double		cpot[KM_TRIALS];
 	int			d = w->d;
 	int			m = w->m;
@@ -626,9 +658,9 @@ assign_task(void *ctx, size_t g, int worker)
 	bool		hamerly = (w->alg == KM_HAMERLY);
 	bool		changed = false;
 	int64_t		evals = 0;
-	double	   *dist = w->dist + (size_t) worker * w->cs;
-	double	   *psum = w->part + g * k * d;
-	int64_t    *pcnt = w->pcnt + g * k;
+	double	   *dist = worker_dist(w, worker);
+	double	   *psum = w->part + g * w->pstride;
+	int64_t    *pcnt = w->pcnt + g * w->cstride;
 	size_t		i0;
 	size_t		end;
 	size_t		i;
@@ -727,11 +759,11 @@ km_assign(km_work *w, bool full, bool accumulate)
 			continue;
 		for (c = 0; c < k; c++)
 		{
-			const double *ps = w->part + (g * k + c) * d;
+			const double *ps = w->part + g * w->pstride + (size_t) c * d;
 			double	   *sum = w->Cn + (size_t) c * d;
 			int			j;
 
-			w->cnt[c] += w->pcnt[g * k + c];
+			w->cnt[c] += w->pcnt[g * w->cstride + c];
 			for (j = 0; j < d; j++)
 				sum[j] += ps[j];
 		}
@@ -959,7 +991,7 @@ static void
 inertia_task(void *ctx, size_t g, int worker)
 {
 	km_work    *w = ctx;
-	int64_t    *pcnt = w->pcnt + g * w->k;
+	int64_t    *pcnt = w->pcnt + g * w->cstride;
 	double		total = 0.0;
 	size_t		i0;
 	size_t		end;
@@ -1031,51 +1063,118 @@ km_lloyd(km_work *w, int max_iter, double tol_scaled, double *inertia,
 	{
 		total += w->ptot[g];
 		for (c = 0; c < w->k; c++)
-			w->cnt[c] += w->pcnt[g * w->k + c];
+			w->cnt[c] += w->pcnt[g * w->cstride + c];
 	}
 	w->evals += (int64_t) w->n;
 	*inertia = total;
 }
 
 /*
- * tol scaled by the mean over the features of their population variance
- * (scikit-learn's _tolerance); mean and acc are d scratch doubles each.
+ * Data pass, one chunk: pass 0 checks that the chunk's coordinates are
+ * finite (pev[g] = the first point that is not, or -1) and sums them per
+ * feature into part[g * d ..]; pass 1 sums their squared deviations from
+ * the means in w->C.
  */
-static double
-scaled_tolerance(const double *X, size_t n, int d, double tol,
-				 double *mean, double *acc, const an_allocator *a)
+static void
+data_task(void *ctx, size_t g, int worker)
 {
-	double		total = 0.0;
+	km_work    *w = ctx;
+	const double *X = w->X;
+	const double *mean = w->C;
+	double	   *acc = w->part + g * w->pstride;
+	int			d = w->d;
+	size_t		i0;
+	size_t		end;
 	size_t		i;
 	int			j;
-	km_ticker	tk;
 
-	if (tol == 0.0)
-		return 0.0;
+	(void) worker;
+	chunk_range(w, g, &i0, &end);
 	for (j = 0; j < d; j++)
-		mean[j] = acc[j] = 0.0;
-	ticker_init(&tk, a, (double) d);
-	for (i = 0; i < n; i++)
+		acc[j] = 0.0;
+	if (w->data_pass == 0)
 	{
-		for (j = 0; j < d; j++)
-			mean[j] += X[i * d + j];
-		ticker_tick(&tk);
-	}
-	for (j = 0; j < d; j++)
-		mean[j] /= (double) n;
-	for (i = 0; i < n; i++)
-	{
-		for (j = 0; j < d; j++)
+		w->pev[g] = -1;
+		for (i = i0; i < end; i++)
 		{
-			double		t = X[i * d + j] - mean[j];
+			const double *x = X + i * d;
+			bool		finite = true;
 
-			acc[j] += t * t;
+			for (j = 0; j < d; j++)
+			{
+				finite &= (bool) isfinite(x[j]);
+				acc[j] += x[j];
+			}
+			if (!finite)
+			{
+				w->pev[g] = (int64_t) i;
+				return;
+			}
 		}
-		ticker_tick(&tk);
 	}
+	else
+		for (i = i0; i < end; i++)
+			for (j = 0; j < d; j++)
+			{
+				double		t = X[i * d + j] - mean[j];
+
+				acc[j] += t * t;
+			}
+}
+
+/* acc[j] = the chunks' sums of feature j from data_task, in chunk order */
+static void
+chunk_feature_sums(const km_work *w, double *acc)
+{
+	size_t		g;
+	int			j;
+
+	for (j = 0; j < w->d; j++)
+		acc[j] = 0.0;
+	for (g = 0; g < w->nch; g++)
+		for (j = 0; j < w->d; j++)
+			acc[j] += w->part[g * w->pstride + j];
+}
+
+/*
+ * Check that every coordinate is finite (else AN_EINVAL naming the first
+ * point that is not) and set *tol_scaled to tol times the mean over the
+ * features of their population variance (scikit-learn's _tolerance), from
+ * two parallel passes whose per-chunk sums are added in chunk order.
+ * w->C and w->Cn serve as scratch (d doubles each; k >= 1).
+ */
+static int
+check_and_tolerance(km_work *w, double tol, double *tol_scaled, char *err, size_t errlen)
+{
+	double	   *mean = w->C;
+	double	   *acc = w->Cn;
+	double		total = 0.0;
+	int			d = w->d;
+	size_t		g;
+	int			j;
+
+	w->data_pass = 0;
+	an_check_interrupts(w->a);
+	an_par_for(w->threads, w->nch, data_task, w, w->a);
+	for (g = 0; g < w->nch; g++)
+		if (w->pev[g] >= 0)
+			return an_set_error(err, errlen, AN_EINVAL,
+								"point %zu has a non-finite coordinate (NaN or infinity)",
+								(size_t) w->pev[g]);
+	*tol_scaled = 0.0;
+	if (tol == 0.0)
+		return AN_OK;
+	chunk_feature_sums(w, acc);
 	for (j = 0; j < d; j++)
-		total += acc[j] / (double) n;
-	return tol * (total / d);
+		mean[j] = acc[j] / (double) w->n;
+	w->data_pass = 1;
+	an_check_interrupts(w->a);
+	an_par_for(w->threads, w->nch, data_task, w, w->a);
+	chunk_feature_sums(w, acc);
+	for (j = 0; j < d; j++)
+		total += acc[j] / (double) w->n;
+	*tol_scaled = tol * (total / d);
+	return AN_OK;
 }
 
 /* Cluster the n points of X (see kmeans.h). */
@@ -1085,13 +1184,11 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	   char *err, size_t errlen)
 {
 	km_work		w;
-	double		tol_scaled;
+	double		tol_scaled = 0.0;
 	int			n_trials;
 	int			k;
 	int			r;
 	int			rc = AN_OK;
-	size_t		i;
-	km_ticker	tk;
 
 	if (a == NULL)
 		return an_set_error(err, errlen, AN_EINVAL, "allocator is NULL");
@@ -1127,20 +1224,6 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	if (p->algorithm != KM_HAMERLY && p->algorithm != KM_LLOYD)
 		return an_set_error(err, errlen, AN_EINVAL, "unknown k-means algorithm (%d)",
 							(int) p->algorithm);
-	ticker_init(&tk, a, (double) d);
-	for (i = 0; i < n; i++)
-	{
-		const double *x = X + i * d;
-		bool		finite = true;
-		int			j;
-
-		for (j = 0; j < d; j++)
-			finite &= (bool) isfinite(x[j]);
-		if (!finite)
-			return an_set_error(err, errlen, AN_EINVAL,
-								"point %zu has a non-finite coordinate (NaN or infinity)", i);
-		ticker_tick(&tk);
-	}
 	n_trials = p->n_local_trials > 0 ? p->n_local_trials : 2 + (int) floor(log((double) k));
 
 	memset(&w, 0, sizeof(w));
@@ -1163,9 +1246,16 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	w.nch = w.nch < 1 ? 1 : w.nch > KM_CHUNKS ? KM_CHUNKS : w.nch;
 	w.chs = (n + w.nch - 1) / w.nch;
 	w.nch = (n + w.chs - 1) / w.chs;
-	w.dist = an_alloc(a, sizeof(double) * w.cs * w.threads);
-	w.part = an_alloc(a, sizeof(double) * w.nch * k * d);
-	w.pcnt = an_alloc(a, sizeof(int64_t) * w.nch * k);
+	/* each worker's distances on cache lines of their own (no false sharing) */
+	w.dstride = (w.cs + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
+	w.dist = an_alloc(a, sizeof(double) * (w.dstride * w.threads + KM_LINE_DOUBLES));
+	/* per-chunk sums and counts on lines of their own, as the distances */
+	w.pstride = ((size_t) k * d + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
+	w.cstride = ((size_t) k + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
+	w.part_mem = an_alloc(a, sizeof(double) * (w.nch * w.pstride + KM_LINE_DOUBLES));
+	w.pcnt_mem = an_alloc(a, sizeof(int64_t) * (w.nch * w.cstride + KM_LINE_DOUBLES));
+	w.part = line_start(w.part_mem);
+	w.pcnt = line_start(w.pcnt_mem);
 	w.ptot = an_alloc(a, sizeof(double) * w.nch * KM_TRIALS);
 	w.off = an_alloc(a, sizeof(double) * (w.nch + 1));
 	w.pev = an_alloc(a, sizeof(int64_t) * w.nch);
@@ -1178,16 +1268,17 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	w.far = an_alloc(a, sizeof(size_t) * k);
 	w.lab = an_alloc(a, sizeof(int32_t) * n);
 	if (!w.C || !w.Cn || !w.ct || !w.dist || !w.u || !w.l || !w.p || !w.s ||
-		!w.cnt || !w.far || !w.lab || !w.part || !w.pcnt || !w.ptot || !w.off ||
+		!w.cnt || !w.far || !w.lab || !w.part_mem || !w.pcnt_mem || !w.ptot || !w.off ||
 		!w.pev || !w.pchg)
 	{
 		rc = an_set_error(err, errlen, AN_ENOMEM,
 						  "out of memory for k-means of %zu points", n);
 		goto done;
 	}
+	rc = check_and_tolerance(&w, p->tol, &tol_scaled, err, errlen);
+	if (rc != AN_OK)
+		goto done;
 	/* unused columns of the transposed table are computed on, never read */
-	/* cs >= KM_TRIALS >= 2, so ct has room for two d-vectors */
-	tol_scaled = scaled_tolerance(X, n, d, p->tol, w.ct, w.ct + d, a);
 	memset(w.ct, 0, sizeof(double) * w.cs * d);
 
 	out->distance_evals = 0;
@@ -1227,8 +1318,8 @@ done:
 	an_free(a, w.cnt);
 	an_free(a, w.far);
 	an_free(a, w.lab);
-	an_free(a, w.part);
-	an_free(a, w.pcnt);
+	an_free(a, w.part_mem);
+	an_free(a, w.pcnt_mem);
 	an_free(a, w.ptot);
 	an_free(a, w.off);
 	an_free(a, w.pev);
@@ -1414,7 +1505,7 @@ row_cmp(const double *x, const double *y, int d)
 }
 
 static int	sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
-						   double *out_given, uint64_t *hash_out,
+						   double *out_given, uint64_t *hash_out, int threads,
 						   const an_allocator *a, char *err, size_t errlen);
 
 /* keys a run ahead whose rows the gather prefetches */
@@ -1527,24 +1618,24 @@ int
 km_sort_canonical(double *X, size_t n, int d, uint64_t seed,
 				  const an_allocator *a, char *err, size_t errlen)
 {
-	return sort_canonical(X, NULL, n, d, seed, NULL, NULL, a, err, errlen);
+	return sort_canonical(X, NULL, n, d, seed, NULL, NULL, 1, a, err, errlen);
 }
 
-/* The canonical order of X, from precomputed hashes, into out (see kmeans.h). */
+/* The canonical order of X into out (see kmeans.h). */
 int
-km_sort_canonical_hashed(const double *X, const uint64_t *hash, size_t n, int d,
-						 double *out, uint64_t *hash_out, const an_allocator *a,
-						 char *err, size_t errlen)
+km_sort_canonical_hashed(const double *X, const uint64_t *hash, uint64_t seed, size_t n, int d,
+						 double *out, uint64_t *hash_out, int threads,
+						 const an_allocator *a, char *err, size_t errlen)
 {
-	if (hash == NULL || out == NULL || (n > 0 && X == NULL))
-		return an_set_error(err, errlen, AN_EINVAL, "points, hashes and output must not be NULL");
+	if (out == NULL || (n > 0 && X == NULL))
+		return an_set_error(err, errlen, AN_EINVAL, "points and output must not be NULL");
 	if (n == 1 && d >= 1 && d <= KM_MAX_DIMS)
 	{
 		memcpy(out, X, sizeof(double) * d);
 		if (hash_out)
-			hash_out[0] = hash[0];
+			hash_out[0] = hash ? hash[0] : km_point_hash(X, d, seed);
 	}
-	return sort_canonical((double *) X, hash, n, d, 0, out, hash_out, a, err, errlen);
+	return sort_canonical((double *) X, hash, n, d, seed, out, hash_out, threads, a, err, errlen);
 }
 
 /* Merge run B into run A, in canonical order (see kmeans.h). */
@@ -1581,17 +1672,77 @@ km_merge_canonical(double *A, uint64_t *ha, size_t na,
 	}
 }
 
+/* the parallel passes of sort_canonical */
+typedef struct km_sort_ctx
+{
+	const double *X;
+	const uint64_t *hash;		/* given hashes, or NULL: computed with seed */
+	uint64_t	seed;
+	km_key	   *keys;
+	double	   *out;
+	size_t		n;
+	int			d;
+	size_t		chs;			/* rows per task */
+} km_sort_ctx;
+
+/* One task of the keys: (hash, index) of the rows of chunk g. */
+static void
+keys_task(void *ctx, size_t g, int worker)
+{
+	const km_sort_ctx *sc = ctx;
+	size_t		i = g * sc->chs;
+	size_t		end = sc->n - i < sc->chs ? sc->n : i + sc->chs;
+
+	(void) worker;
+	for (; i < end; i++)
+	{
+		sc->keys[i].hash = sc->hash ? sc->hash[i] : km_point_hash(sc->X + i * sc->d, sc->d, sc->seed);
+		sc->keys[i].idx = i;
+	}
+}
+
+/*
+ * One task of the gather: out[i] = the row keys[i] points to, for the rows
+ * of chunk g, prefetched a few keys ahead (the reads are random, the
+ * writes sequential).
+ */
+static void
+gather_task(void *ctx, size_t g, int worker)
+{
+	const km_sort_ctx *sc = ctx;
+	const double *X = sc->X;
+	const km_key *keys = sc->keys;
+	int			d = sc->d;
+	size_t		i = g * sc->chs;
+	size_t		end = sc->n - i < sc->chs ? sc->n : i + sc->chs;
+
+	(void) worker;
+	for (; i < end; i++)
+	{
+		const double *from = X + keys[i].idx * d;
+		double	   *to = sc->out + i * d;
+		int			j;
+
+		if (i + KM_PREFETCH < end)
+			__builtin_prefetch(X + keys[i + KM_PREFETCH].idx * d);
+		for (j = 0; j < d; j++)
+			to[j] = from[j];
+	}
+}
+
 /*
  * The work of both: with hash, the points' hashes are given (else computed
  * with seed); with out, the sorted points are written there and X is left
  * alone (else X is sorted in place); with hash_out, the sorted hashes are
- * written there.
+ * written there.  threads share the gather of the rows (the keys are
+ * sorted by this thread alone).
  */
 static int
 sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
-			   double *out_given, uint64_t *hash_out, const an_allocator *a,
-			   char *err, size_t errlen)
+			   double *out_given, uint64_t *hash_out, int threads,
+			   const an_allocator *a, char *err, size_t errlen)
 {
+	km_sort_ctx sc;
 	km_key	   *keys = NULL;
 	km_key	   *tmp = NULL;
 	km_key	   *src;
@@ -1629,19 +1780,26 @@ sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
 							"out of memory for sorting %zu points", n);
 	}
 
-	/* keys and the byte histograms of the hashes */
+	/* keys (hashed by the threads), then the byte histograms of their top half */
+	sc.X = X;
+	sc.hash = hash;
+	sc.seed = seed;
+	sc.keys = keys;
+	sc.n = n;
+	sc.d = d;
+	sc.chs = n / KM_CHUNKS + 1;
+	threads = n >= KM_PAR_MIN ? threads : 1;
+	an_check_interrupts(a);
+	an_par_for(threads, (n + sc.chs - 1) / sc.chs, keys_task, &sc, a);
 	memset(count, 0, sizeof(size_t) * 8 * 256);
-	ticker_init(&tk, a, (double) d);
 	for (i = 0; i < n; i++)
 	{
-		uint64_t	h = hash ? hash[i] : km_point_hash(X + i * d, d, seed);
+		uint64_t	h = keys[i].hash;
 
-		keys[i].hash = h;
-		keys[i].idx = i;
-		for (pass = 0; pass < 8; pass++)
+		for (pass = 4; pass < 8; pass++)
 			count[pass * 256 + ((h >> (8 * pass)) & 255)]++;
-		ticker_tick(&tk);
 	}
+	an_check_interrupts(a);
 
 	/*
 	 * LSD radix sort on the top 32 bits of the hash, a byte per pass
@@ -1712,19 +1870,9 @@ sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
 	out = out_given ? out_given : an_alloc(a, sizeof(double) * n * d);
 	if (out != NULL)
 	{
-		ticker_init(&tk, a, (double) d);
-		for (i = 0; i < n; i++)
-		{
-			const double *from = X + src[i].idx * d;
-			double	   *to = out + i * d;
-			int			j;
-
-			if (i + KM_PREFETCH < n)
-				__builtin_prefetch(X + src[i + KM_PREFETCH].idx * d);
-			for (j = 0; j < d; j++)
-				to[j] = from[j];
-			ticker_tick(&tk);
-		}
+		sc.out = out;
+		an_check_interrupts(a);
+		an_par_for(threads, (n + sc.chs - 1) / sc.chs, gather_task, &sc, a);
 		if (out != out_given)
 		{
 			memcpy(X, out, sizeof(double) * n * d);

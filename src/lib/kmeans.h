@@ -116,14 +116,16 @@ extern int	km_sort_canonical(double *X, size_t n, int d, uint64_t seed,
 							  const an_allocator *a, char *err, size_t errlen);
 
 /*
- * The same order, for callers that already have hash[i] =
- * km_point_hash(X + i * d, d, seed) (computed as the points arrived): writes
- * the sorted points to out (n * d, not overlapping X) and, when hash_out is
- * not NULL, their hashes to hash_out (n); leaves X alone.
+ * The same order, written to out (n * d, not overlapping X; X is left
+ * alone), and when hash_out is not NULL the points' hashes to hash_out (n).
+ * hash: the hashes km_point_hash(X + i * d, d, seed) when the caller has
+ * them already (taken as the points arrived), or NULL to compute them.
+ * threads (1 or more) share the hashing and the gather of the rows; the
+ * order does not depend on them.
  */
-extern int	km_sort_canonical_hashed(const double *X, const uint64_t *hash, size_t n, int d,
-									 double *out, uint64_t *hash_out,
-									 const an_allocator *a, char *err, size_t errlen);
+extern int	km_sort_canonical_hashed(const double *X, const uint64_t *hash, uint64_t seed,
+									 size_t n, int d, double *out, uint64_t *hash_out,
+									 int threads, const an_allocator *a, char *err, size_t errlen);
 
 /*
  * Merge the run B (nb points, hashes hb) into the run A (na points, hashes

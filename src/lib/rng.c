@@ -18,24 +18,6 @@ rotl(const uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-/* splitmix64: one step of the Weyl sequence, then the finaliser */
-uint64_t
-an_splitmix64(uint64_t *state)
-{
-	uint64_t	z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-/* stateless mix: the first splitmix64 output for state x */
-uint64_t
-an_mix64(uint64_t x)
-{
-	return an_splitmix64(&x);
-}
-
 /* seed xoshiro256** from splitmix64 as its authors recommend */
 void
 an_rng_seed(an_rng *r, uint64_t seed)

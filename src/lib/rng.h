@@ -22,11 +22,26 @@ typedef struct an_rng
 	uint64_t	s[4];
 } an_rng;
 
-/* splitmix64 step: advances *state and returns the next output */
-extern uint64_t an_splitmix64(uint64_t *state);
+/*
+ * splitmix64 step: advances *state and returns the next output.  Inline, as
+ * is an_mix64: the hot loops hash with them (points, actor keys).
+ */
+static inline uint64_t
+an_splitmix64(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
 
 /* stateless 64-bit mixer (the splitmix64 finaliser of x + golden ratio) */
-extern uint64_t an_mix64(uint64_t x);
+static inline uint64_t
+an_mix64(uint64_t x)
+{
+	return an_splitmix64(&x);
+}
 
 /* seed all four words of the xoshiro state from one 64-bit seed */
 extern void an_rng_seed(an_rng *r, uint64_t seed);

@@ -1902,14 +1902,51 @@ test_canonical_hashed(void)
 	for (i = 0; i < n; i++)
 		h[i] = km_point_hash(X + i * d, d, 5);
 	memcpy(copy, X, sizeof(double) * n * d);
-	CHECK(km_sort_canonical_hashed(X, h, n, d, out, NULL, &an_std_allocator, err, sizeof(err)) == AN_OK,
+	CHECK(km_sort_canonical_hashed(X, h, 5, n, d, out, NULL, 1, &an_std_allocator, err, sizeof(err)) == AN_OK,
 		  "hashed: sort with given hashes");
 	CHECK(memcmp(out, ref, sizeof(double) * n * d) == 0, "hashed: same order as km_sort_canonical");
 	CHECK(memcmp(X, copy, sizeof(double) * n * d) == 0, "hashed: input left alone");
-	CHECK(km_sort_canonical_hashed(X, NULL, n, d, out, NULL, &an_std_allocator, err, sizeof(err)) == AN_EINVAL,
-		  "hashed: NULL hashes rejected (%s)", err);
-	CHECK(km_sort_canonical_hashed(X, h, 1, d, out, NULL, &an_std_allocator, err, sizeof(err)) == AN_OK &&
+	memset(out, 0, sizeof(double) * n * d);
+	CHECK(km_sort_canonical_hashed(X, NULL, 5, n, d, out, NULL, 1, &an_std_allocator, err, sizeof(err)) == AN_OK &&
+		  memcmp(out, ref, sizeof(double) * n * d) == 0, "hashed: without hashes, computed with the seed: the same order");
+	CHECK(km_sort_canonical_hashed(X, h, 5, n, d, NULL, NULL, 1, &an_std_allocator, err, sizeof(err)) == AN_EINVAL,
+		  "hashed: NULL output rejected (%s)", err);
+	CHECK(km_sort_canonical_hashed(X, h, 5, 1, d, out, NULL, 1, &an_std_allocator, err, sizeof(err)) == AN_OK &&
 		  memcmp(out, X, sizeof(double) * d) == 0, "hashed: one point is copied");
+
+	/* enough points for the gather to use helper threads: the same order */
+	{
+		size_t		nb = 70000;
+		double	   *B = malloc(sizeof(double) * nb * d);
+		double	   *o1 = malloc(sizeof(double) * nb * d);
+		double	   *o2 = malloc(sizeof(double) * nb * d);
+		uint64_t   *hb = malloc(sizeof(uint64_t) * nb);
+		uint64_t   *ho = malloc(sizeof(uint64_t) * nb);
+
+		for (i = 0; i < nb; i++)
+		{
+			for (j = 0; j < d; j++)
+				B[i * d + j] = (double) an_rng_below(&r, 1000) / 8;
+			hb[i] = km_point_hash(B + i * d, d, 5);
+		}
+		CHECK(km_sort_canonical_hashed(B, hb, 5, nb, d, o1, NULL, 1, &an_std_allocator, err, sizeof(err)) == AN_OK &&
+			  km_sort_canonical_hashed(B, NULL, 5, nb, d, o2, ho, 3, &an_std_allocator, err, sizeof(err)) == AN_OK,
+			  "hashed: %zu points sorted with 1 thread and given hashes, and with 3 threads that hash them", nb);
+		CHECK(memcmp(o1, o2, sizeof(double) * nb * d) == 0, "hashed: the threads do not change the order");
+		for (i = 1; i < nb; i++)
+			if (km_point_hash(o1 + (i - 1) * d, d, 5) > km_point_hash(o1 + i * d, d, 5))
+				break;
+		CHECK(i == nb, "hashed: the threaded result is in hash order");
+		for (i = 0; i < nb; i++)
+			if (ho[i] != km_point_hash(o2 + i * d, d, 5))
+				break;
+		CHECK(i == nb, "hashed: the hashes it computed are written beside the points");
+		free(ho);
+		free(B);
+		free(o1);
+		free(o2);
+		free(hb);
+	}
 
 	/*
 	 * Runs sorted separately (as parallel workers do) and merged equal the
@@ -1933,7 +1970,7 @@ test_canonical_hashed(void)
 
 			run[p] = malloc(sizeof(double) * len * d);
 			rh[p] = malloc(sizeof(uint64_t) * len);
-			CHECK(km_sort_canonical_hashed(X + cut[p] * d, h + cut[p], len, d, run[p], rh[p],
+			CHECK(km_sort_canonical_hashed(X + cut[p] * d, h + cut[p], 5, len, d, run[p], rh[p], 1,
 										   &an_std_allocator, err, sizeof(err)) == AN_OK,
 				  "merge: run %d of %zu points sorted", p, len);
 			for (i = 0; i < len; i++)
