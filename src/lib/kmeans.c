@@ -158,11 +158,12 @@ typedef struct km_work
 } km_work;
 
 /*
- * The first cache line boundary at or after p (the allocations that are
- * split among threads have a line to spare).  The distance scratch of a
- * worker: cs doubles starting on a cache line,
- * dstride apart, so that no two threads write the same line (nor one that
- * holds the centres they all read).
+ * Cache lines.  What the threads write per point (a worker's distance
+ * scratch, a chunk's sums and counts) starts on a line of its own and
+ * fills whole lines, so that no two threads write one line (nor one that
+ * holds the centres they all read).  line_start is the first line boundary
+ * at or after p (those allocations have a line to spare); whole_lines
+ * rounds a count of 8-byte values up to whole lines.
  */
 static inline void *
 line_start(void *p)
@@ -170,6 +171,13 @@ line_start(void *p)
 	return (void *) (((uintptr_t) p + KM_LINE - 1) & ~(uintptr_t) (KM_LINE - 1));
 }
 
+static inline size_t
+whole_lines(size_t values)
+{
+	return (values + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
+}
+
+/* the distance scratch of a worker: cs doubles, dstride apart */
 static inline double *
 worker_dist(const km_work *w, int worker)
 {
@@ -1072,8 +1080,8 @@ km_lloyd(km_work *w, int max_iter, double tol_scaled, double *inertia,
 /*
  * Data pass, one chunk: pass 0 checks that the chunk's coordinates are
  * finite (pev[g] = the first point that is not, or -1) and sums them per
- * feature into part[g * d ..]; pass 1 sums their squared deviations from
- * the means in w->C.
+ * feature into the chunk's sums (part); pass 1 sums their squared
+ * deviations from the means in w->C there.
  */
 static void
 data_task(void *ctx, size_t g, int worker)
@@ -1246,12 +1254,11 @@ km_fit(const double *X, size_t n, int d, const km_params *p,
 	w.nch = w.nch < 1 ? 1 : w.nch > KM_CHUNKS ? KM_CHUNKS : w.nch;
 	w.chs = (n + w.nch - 1) / w.nch;
 	w.nch = (n + w.chs - 1) / w.chs;
-	/* each worker's distances on cache lines of their own (no false sharing) */
-	w.dstride = (w.cs + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
+	/* what the threads write per point, on cache lines of its own */
+	w.dstride = whole_lines((size_t) w.cs);
 	w.dist = an_alloc(a, sizeof(double) * (w.dstride * w.threads + KM_LINE_DOUBLES));
-	/* per-chunk sums and counts on lines of their own, as the distances */
-	w.pstride = ((size_t) k * d + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
-	w.cstride = ((size_t) k + KM_LINE_DOUBLES - 1) / KM_LINE_DOUBLES * KM_LINE_DOUBLES;
+	w.pstride = whole_lines((size_t) k * d);
+	w.cstride = whole_lines((size_t) k);
 	w.part_mem = an_alloc(a, sizeof(double) * (w.nch * w.pstride + KM_LINE_DOUBLES));
 	w.pcnt_mem = an_alloc(a, sizeof(int64_t) * (w.nch * w.cstride + KM_LINE_DOUBLES));
 	w.part = line_start(w.part_mem);
@@ -1685,16 +1692,24 @@ typedef struct km_sort_ctx
 	size_t		chs;			/* rows per task */
 } km_sort_ctx;
 
+/* the rows [*i0, *end) of chunk g of a sort */
+static inline void
+sort_chunk(const km_sort_ctx *sc, size_t g, size_t *i0, size_t *end)
+{
+	*i0 = g * sc->chs;
+	*end = sc->n - *i0 < sc->chs ? sc->n : *i0 + sc->chs;
+}
+
 /* One task of the keys: (hash, index) of the rows of chunk g. */
 static void
 keys_task(void *ctx, size_t g, int worker)
 {
 	const km_sort_ctx *sc = ctx;
-	size_t		i = g * sc->chs;
-	size_t		end = sc->n - i < sc->chs ? sc->n : i + sc->chs;
+	size_t		i;
+	size_t		end;
 
 	(void) worker;
-	for (; i < end; i++)
+	for (sort_chunk(sc, g, &i, &end); i < end; i++)
 	{
 		sc->keys[i].hash = sc->hash ? sc->hash[i] : km_point_hash(sc->X + i * sc->d, sc->d, sc->seed);
 		sc->keys[i].idx = i;
@@ -1713,11 +1728,11 @@ gather_task(void *ctx, size_t g, int worker)
 	const double *X = sc->X;
 	const km_key *keys = sc->keys;
 	int			d = sc->d;
-	size_t		i = g * sc->chs;
-	size_t		end = sc->n - i < sc->chs ? sc->n : i + sc->chs;
+	size_t		i;
+	size_t		end;
 
 	(void) worker;
-	for (; i < end; i++)
+	for (sort_chunk(sc, g, &i, &end); i < end; i++)
 	{
 		const double *from = X + keys[i].idx * d;
 		double	   *to = sc->out + i * d;
@@ -1734,8 +1749,8 @@ gather_task(void *ctx, size_t g, int worker)
  * The work of both: with hash, the points' hashes are given (else computed
  * with seed); with out, the sorted points are written there and X is left
  * alone (else X is sorted in place); with hash_out, the sorted hashes are
- * written there.  threads share the gather of the rows (the keys are
- * sorted by this thread alone).
+ * written there.  threads share the hashing and the gather of the rows
+ * (the keys are sorted by this thread alone).
  */
 static int
 sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
@@ -1792,14 +1807,15 @@ sort_canonical(double *X, const uint64_t *hash, size_t n, int d, uint64_t seed,
 	an_check_interrupts(a);
 	an_par_for(threads, (n + sc.chs - 1) / sc.chs, keys_task, &sc, a);
 	memset(count, 0, sizeof(size_t) * 8 * 256);
+	ticker_init(&tk, a, 4.0);
 	for (i = 0; i < n; i++)
 	{
 		uint64_t	h = keys[i].hash;
 
 		for (pass = 4; pass < 8; pass++)
 			count[pass * 256 + ((h >> (8 * pass)) & 255)]++;
+		ticker_tick(&tk);
 	}
-	an_check_interrupts(a);
 
 	/*
 	 * LSD radix sort on the top 32 bits of the hash, a byte per pass
