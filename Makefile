@@ -52,7 +52,8 @@ OBJS = \
 	src/lib/buf.o \
 	src/lib/mime.o \
 	src/lib/template.o \
-	src/lib/smtp.o
+	src/lib/smtp.o \
+	src/lib/sort.o
 
 LIB_SOURCES = $(wildcard src/lib/*.c)
 

@@ -76,3 +76,31 @@ CREATE FUNCTION pg_temp.run(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE v text; BEGIN EXECUTE q INTO v; RETURN v; END $$;
 SELECT q.name, p.result IS NOT NULL AS has_result, p.result = pg_temp.run(q.q) AS same_as_serial
 FROM queries q JOIN parallel_results p USING (name) ORDER BY q.name;
+
+-- Partitionwise partial aggregation (no workers needed): one partial state
+-- per partition, 20 of them, more than the 16 a combined state keeps before
+-- merging them into one; every actor's rows spread over many partitions, so
+-- the merge meets the same actor in several states.  Same answers as
+-- without partitionwise aggregation.
+CREATE TABLE parts (actor bigint, ts timestamptz, ev text, amount numeric) PARTITION BY RANGE (ts);
+SELECT format('CREATE TABLE parts_%s PARTITION OF parts FOR VALUES FROM (%L) TO (%L)', i,
+              timestamptz '2026-01-01' + i * interval '6 days', timestamptz '2026-01-01' + (i + 1) * interval '6 days')
+FROM generate_series(0, 19) i \gexec
+INSERT INTO parts SELECT actor, ts, ev, amount FROM big;
+ANALYZE parts;
+CREATE TABLE part_queries (name text, q text);
+INSERT INTO part_queries VALUES
+  ('cohort_matrix', 'SELECT analytics.cohort_matrix(actor, ts, ''week'', 12)::text FROM parts'),
+  ('cohort_matrix text actor', 'SELECT analytics.cohort_matrix(actor::text, ts, ''day'', 30, ''{"retention": "recurring", "timezone": "Asia/Tokyo"}'')::text FROM parts'),
+  ('cohort_matrix value', 'SELECT analytics.cohort_matrix(actor, ts, ''week'', 8, ''{"returns": "on_or_after"}'', ev = ''view'', ev = ''buy'', amount)::text FROM parts'),
+  ('cohort_matrix rolling', 'SELECT analytics.cohort_matrix(actor, ts, ''rolling_24h'', 14)::text FROM parts'),
+  ('lifecycle', 'SELECT analytics.lifecycle(actor, ts, ''week'')::text FROM parts'),
+  ('stickiness numeric actor', 'SELECT analytics.stickiness(actor::numeric, ts, ''day'', ''week'')::text FROM parts');
+SET enable_partitionwise_aggregate = on;
+SELECT name, pg_temp.plan_has(q, 'Partial Aggregate') AS partial FROM part_queries ORDER BY name;
+CREATE TABLE part_results AS SELECT name, pg_temp.run(q) AS result FROM part_queries;
+SET enable_partitionwise_aggregate = off;
+SELECT name, pg_temp.plan_has(q, 'Partial Aggregate') AS partial FROM part_queries ORDER BY name;
+SELECT q.name, p.result IS NOT NULL AS has_result, p.result = pg_temp.run(q.q) AS same_as_unpartitioned,
+       p.result = pg_temp.run(replace(q.q, 'FROM parts', 'FROM big')) AS same_as_big
+FROM part_queries q JOIN part_results p USING (name) ORDER BY q.name;

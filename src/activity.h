@@ -7,12 +7,21 @@
  *		The state behind cohort_matrix, lifecycle and stickiness, with merge
  *		and serialization for parallel aggregation.
  *
- * Memory per actor: about 90 bytes (hash slots, key, a 48-byte record that
- * holds the first four active periods, two with values, one rolling day)
- * plus, beyond those, 8 bytes per active period (16 with values, 24 per
- * rolling day) in a growable array; rolling periods add 16 bytes for the
- * first start and last return.  analytics.max_aggregate_memory caps the
- * total with a clear error.
+ * An activity has two forms.  Rows accumulate in a table: a hash of actors
+ * and one record per actor.  Partial states of a parallel (or distributed)
+ * aggregate arrive as runs: records sorted by the actors' sort key (see
+ * actor.h), serialized by the processes that built them.  Combining states
+ * collects runs without looking at them; readers (activity_foreach) merge
+ * the runs as they go, so the leader of a parallel plan builds no hash
+ * table at all.
+ *
+ * Memory per actor in a table: about 90 bytes (hash slots, key, a 48-byte
+ * record that holds the first four active periods, two with values, one
+ * rolling day) plus, beyond those, 8 bytes per active period (16 with
+ * values, 24 per rolling day) in a growable array; rolling periods add 16
+ * bytes for the first start and last return.  In a run: 16 bytes, the
+ * entries, and for actors that are not integers the key.
+ * analytics.max_aggregate_memory caps the total with a clear error.
  */
 #ifndef ANALYTICS_ACTIVITY_H
 #define ANALYTICS_ACTIVITY_H
@@ -49,20 +58,7 @@ typedef struct ActRollInfo
 	int64		max_ret;		/* latest return event (us), INT64_MIN if none */
 } ActRollInfo;
 
-typedef struct Activity
-{
-	MemoryContext cxt;
-	ActorTable *actors;
-	ActKind		kind;
-	Size		entry_size;
-	ActRec	   *recs;
-	ActRollInfo *roll;			/* ACT_ROLLING, else NULL */
-	int64		recs_cap;
-	int64		rows;			/* rows added (for the memory check cadence) */
-	const char *what;			/* function name for messages */
-} Activity;
-
-/* entry layouts */
+/* entry layouts (all multiples of 8 bytes) */
 typedef struct ActCal
 {
 	int32		bucket;
@@ -83,18 +79,123 @@ typedef struct ActRoll
 	int64		max_ret;
 } ActRoll;
 
+/* what the entries of some actors span (calendar kinds) */
+typedef struct ActBounds
+{
+	int32		first_any;		/* smallest bucket, PG_INT32_MAX if none */
+	int32		first_start;	/* smallest bucket with CO_START, PG_INT32_MAX if none */
+	int32		last;			/* largest bucket, PG_INT32_MIN if none */
+	int32		max_n;			/* at least the entries of any one actor */
+} ActBounds;
+
+/* sorted records in memory of their own (format in activity.c) */
+typedef struct ActRun
+{
+	char	   *data;
+	Size		len;
+	int64		n;				/* records */
+	ActBounds	bounds;			/* of its records */
+	MemoryContext owner;		/* holds data; deleted with the run */
+} ActRun;
+
+typedef struct Activity
+{
+	MemoryContext cxt;			/* all of it */
+	ActKind		kind;
+	Size		entry_size;
+	Oid			actor_type;
+	const char *what;			/* function name for messages */
+
+	/* table form */
+	MemoryContext tcxt;			/* the table: actors, records, entries */
+	ActorTable *actors;
+	ActRec	   *recs;
+	ActRollInfo *roll;			/* ACT_ROLLING, else NULL */
+	int64		recs_cap;
+	int64		rows;			/* slow-path rows (for the memory check cadence) */
+
+	/*
+	 * The actor of the previous calendar row, when its type is by value, and
+	 * the last entry of its record (NULL: none; reset by every change that
+	 * may move entries).
+	 */
+	bool		key_byval;
+	Datum		last_key;
+	char	   *last_entry;
+
+	/* run form: when there are runs, the table is empty */
+	ActRun	   *runs;
+	int			n_runs;
+	int			runs_cap;
+} Activity;
+
 extern Activity *activity_create(MemoryContext parent, Oid actor_type, ActKind kind,
 								 const char *what);
 
-/* calendar kinds: flags ORed, value added */
-extern void activity_add(Activity *a, Datum actor, int32 bucket, uint8 flags, double value);
+extern void activity_add_slow(Activity *a, Datum actor, int32 bucket, uint8 flags, double value);
+
+/*
+ * Calendar kinds: flags ORed, value added.  Inline for the common row: the
+ * same actor (by value) and bucket as the previous row, as when events are
+ * stored by actor or by session.  Equal by-value Datums are the same actor
+ * under any type's equality.
+ */
+static inline void
+activity_add(Activity *a, Datum actor, int32 bucket, uint8 flags, double value)
+{
+	char	   *e = a->last_entry;
+
+	if (e && actor == a->last_key && ((ActCal *) e)->bucket == bucket)
+	{
+		((ActCal *) e)->flags |= flags;
+		if (a->kind == ACT_CALENDAR_VALUE)
+			((ActVal *) e)->value += value;
+		return;
+	}
+	activity_add_slow(a, actor, bucket, flags, value);
+}
 
 /* rolling: a start and/or return event at t (Unix microseconds) */
 extern void activity_add_rolling(Activity *a, Datum actor, int64 t, bool start, bool ret);
 
-extern void activity_merge(Activity *dst, const Activity *src);
+/*
+ * Add the activity of src to dst.  When src_disposable, src is not used
+ * afterwards (its runs move into dst, and its context may be deleted).
+ */
+extern void activity_merge(Activity *dst, Activity *src, bool src_disposable);
 
-extern void activity_serialize(const Activity *a, StringInfo buf);
+/* no actor at all */
+extern bool activity_empty(const Activity *a);
+
+/*
+ * The bounds of a calendar activity in run form, read off the runs without
+ * merging them (max_n adds up the runs' largest actors).  False for the
+ * table form and for rolling periods: ask activity_foreach.
+ */
+extern bool activity_run_bounds(const Activity *a, ActBounds *b);
+
+/* one actor's merged activity, as activity_foreach shows it */
+typedef struct ActView
+{
+	Datum		key;
+	uint64		sort_key;		/* filled only when sorted order was asked for */
+	const char *entries;		/* n sorted entries of the kind's layout */
+	int32		n;
+	ActRollInfo roll;			/* ACT_ROLLING */
+} ActView;
+
+typedef void (*ActVisit) (void *arg, const ActView *v);
+
+/*
+ * Call visit once per distinct actor (in no particular order), with the
+ * union of its activity over the table and all runs.  The view is valid
+ * during the call only.
+ */
+extern void activity_foreach(Activity *a, ActVisit visit, void *arg);
+
+extern void activity_serialize(Activity *a, StringInfo buf);
+
+/* a state in run form, its run in a context of its own under parent */
 extern Activity *activity_deserialize(MemoryContext parent, Oid actor_type, const char *what,
 									  const char *p, Size len, Size *used);
 

@@ -127,8 +127,8 @@ actor_hash(ActorTable *t, Datum key)
 	return 0;
 }
 
-static bool
-actor_equal(ActorTable *t, Datum a, Datum b)
+bool
+actor_table_equal(ActorTable *t, Datum a, Datum b)
 {
 	switch (t->kind)
 	{
@@ -155,7 +155,23 @@ actor_eq_cb(void *ctx, uint32 index)
 {
 	ActorTable *t = ctx;
 
-	return actor_equal(t, t->keys[index], t->probe);
+	return actor_table_equal(t, t->keys[index], t->probe);
+}
+
+/*
+ * The home slot of an integer key.  Keys that differ only in their low 4
+ * bits share a random group of 16 slots (one cache line of int_slots) at
+ * their own offset in it: ids that first appear in increasing order (users
+ * numbered as they sign up, or a table stored by id) then insert into a few
+ * cache lines rather than one cold line per actor.  The group is a strong
+ * hash of the rest of the key, so other patterns spread as with a full
+ * hash; at worst (all keys equal modulo 16) a group's keys probe along its
+ * line.
+ */
+static inline uint32
+int_home(int64 k, uint32 mask)
+{
+	return (uint32) ((an_mix64((uint64) k >> 4) << 4) | ((uint64) k & 15)) & mask;
 }
 
 /* double the ACTOR_INT table */
@@ -174,7 +190,7 @@ int_grow(ActorTable *t)
 
 		if (t->int_slots[i] == 0)
 			continue;
-		j = (uint32) an_mix64((uint64) t->int_keys[i]) & (size - 1);
+		j = int_home(t->int_keys[i], size - 1);
 		while (slots[j] != 0)
 			j = (j + 1) & (size - 1);
 		slots[j] = t->int_slots[i];
@@ -206,7 +222,7 @@ keys_make_room(ActorTable *t)
 static int64
 int_index(ActorTable *t, int64 k, bool add)
 {
-	uint32		i = (uint32) an_mix64((uint64) k) & t->int_mask;
+	uint32		i = int_home(k, t->int_mask);
 
 	while (t->int_slots[i] != 0)
 	{
@@ -234,7 +250,7 @@ actor_table_index(ActorTable *t, Datum key, bool add)
 	MemoryContext old;
 
 	/* event tables often hold runs of one actor's rows: try the last one */
-	if (t->last >= 0 && actor_equal(t, t->keys[t->last], key))
+	if (t->last >= 0 && actor_table_equal(t, t->keys[t->last], key))
 		return t->last;
 	if (t->kind == ACTOR_INT)
 		return int_index(t, DatumGetInt64(key), add);
@@ -340,4 +356,76 @@ actor_table_read_key(const ActorTable *t, const char *p, Size avail, Datum *key)
 		*key = PointerGetDatum(v);
 		return sizeof(int32) + len;
 	}
+}
+
+bool
+actor_table_int_keys(const ActorTable *t)
+{
+	return t->kind == ACTOR_INT;
+}
+
+#define SORT_SIGN (UINT64CONST(1) << 63)
+
+uint64
+actor_table_sort_key(ActorTable *t, Datum key)
+{
+	if (t->kind == ACTOR_INT)
+		return (uint64) DatumGetInt64(key) ^ SORT_SIGN;	/* signed order as unsigned */
+	return actor_hash(t, key);
+}
+
+Size
+actor_table_image_size(const ActorTable *t, Datum key)
+{
+	if (t->kind == ACTOR_INT)
+		return 0;
+	if (t->typbyval)
+		return sizeof(Datum);
+	if (t->typlen > 0)
+		return t->typlen;
+	return VARSIZE_ANY_EXHDR(pg_detoast_datum_packed((struct varlena *) DatumGetPointer(key))) + VARHDRSZ;
+}
+
+void
+actor_table_key_image(const ActorTable *t, Datum key, char *dst)
+{
+	if (t->kind == ACTOR_INT)
+		return;
+	if (t->typbyval)
+		memcpy(dst, &key, sizeof(Datum));
+	else if (t->typlen > 0)
+		memcpy(dst, DatumGetPointer(key), t->typlen);
+	else
+	{
+		/* compressed or external values expanded; short headers made plain */
+		struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(key));
+		Size		len = VARSIZE_ANY_EXHDR(v);
+
+		SET_VARSIZE(dst, len + VARHDRSZ);
+		memcpy(dst + VARHDRSZ, VARDATA_ANY(v), len);
+	}
+}
+
+Datum
+actor_table_image_key(const ActorTable *t, uint64 sort_key, const char *p, Size len)
+{
+	Datum		key;
+
+	if (t->kind == ACTOR_INT)
+	{
+		if (len != 0)
+			elog(ERROR, "invalid actor key in an aggregate state");
+		return Int64GetDatum((int64) (sort_key ^ SORT_SIGN));
+	}
+	if (t->typbyval)
+	{
+		if (len != sizeof(Datum))
+			elog(ERROR, "invalid actor key in an aggregate state");
+		memcpy(&key, p, sizeof(Datum));
+		return key;
+	}
+	if (t->typlen > 0 ? len != (Size) t->typlen
+		: len < VARHDRSZ || VARATT_IS_EXTENDED(p) || VARSIZE(p) != len)
+		elog(ERROR, "invalid actor key in an aggregate state");
+	return PointerGetDatum(p);
 }

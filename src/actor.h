@@ -38,4 +38,28 @@ extern Size actor_table_read_key(const ActorTable *t, const char *p, Size avail,
 
 extern Oid	actor_table_type(const ActorTable *t);
 
+/* do keys a and b stand for the same actor? */
+extern bool actor_table_equal(ActorTable *t, Datum a, Datum b);
+
+/*
+ * An order shared by every process: keys ordered by their sort key are
+ * grouped by actor.  For integer types the sort key is the value (so equal
+ * sort keys are the same actor), for the others a 32-bit hash (equal sort
+ * keys may still be different actors: compare them with actor_table_equal).
+ */
+extern bool actor_table_int_keys(const ActorTable *t);
+extern uint64 actor_table_sort_key(ActorTable *t, Datum key);
+
+/*
+ * A key as bytes that can be stored 8-aligned and read back in place:
+ * nothing for integer types (the sort key is the value), the Datum for other
+ * by-value types, the bytes of fixed-length types, and a plain 4-byte-header
+ * varlena for the others.  actor_table_key_image writes image_size bytes;
+ * actor_table_image_key returns a key (pointing into p for by-reference
+ * types) or errors out when len is not a valid image.
+ */
+extern Size actor_table_image_size(const ActorTable *t, Datum key);
+extern void actor_table_key_image(const ActorTable *t, Datum key, char *dst);
+extern Datum actor_table_image_key(const ActorTable *t, uint64 sort_key, const char *p, Size len);
+
 #endif							/* ANALYTICS_ACTOR_H */

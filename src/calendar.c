@@ -136,7 +136,17 @@ calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)
 				lo,
 				hi,
 				d;
+	/* slots of an hour for hours, a day for longer periods (the range is checked) */
+	BucketRange *r = &bc->day[(uint64) (t / (p == CO_HOUR ? USECS_PER_HOUR : USECS_PER_DAY)) &
+							  (BUCKET_DAY_SLOTS - 1)];
 
+	if (t >= r->lo && t < r->hi)
+	{
+		bc->lo = r->lo;
+		bc->hi = r->hi;
+		bc->bucket = r->bucket;
+		return r->bucket;
+	}
 	calendar_check_finite(t);
 	local = tzcache_local(c, t);
 	b = co_bucket(p, local);
@@ -161,8 +171,9 @@ calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)
 		if (!e->exact || e->boundary != PG_INT64_MAX || e->before != off)
 			return bc->bucket;
 	}
-	bc->lo = (lo - UNIX_EPOCH_SECS) * USECS_PER_SEC;
-	bc->hi = (hi - UNIX_EPOCH_SECS) * USECS_PER_SEC;
+	bc->lo = r->lo = (lo - UNIX_EPOCH_SECS) * USECS_PER_SEC;
+	bc->hi = r->hi = (hi - UNIX_EPOCH_SECS) * USECS_PER_SEC;
+	r->bucket = bc->bucket;
 	return bc->bucket;
 }
 

@@ -38,17 +38,30 @@ extern void tzcache_init(TzCache *c, const char *tzname);
 extern int64 tzcache_local(TzCache *c, TimestampTz t);
 
 /*
- * The bucket of period p containing t, with a one-range cache: bc remembers
- * the UTC range [lo, hi) of the last bucket computed when the zone's offset
- * is constant over all of it (no transition inside), so runs of nearby
- * timestamps cost two comparisons.  Zero-initialise bc; one per period.
- * Infinite timestamps, and hours beyond the int32 range, are errors.
+ * The bucket of period p containing t, with a cache of bucket ranges: the
+ * UTC range [lo, hi) of a bucket, kept when the zone's offset is constant
+ * over all of it (no transition inside).  Runs of nearby timestamps hit the
+ * last range in two comparisons; others look in a direct-mapped table by
+ * UTC day (by hour for hours), so an actor's rows that jump between the
+ * buckets of a few hundred days compute each bucket once per slot.  Zero-initialise bc; one per
+ * period.  Infinite timestamps, and hours beyond the int32 range, are
+ * errors.
  */
-typedef struct BucketCache
+typedef struct BucketRange
 {
 	TimestampTz lo;
 	TimestampTz hi;
 	int32		bucket;
+} BucketRange;
+
+#define BUCKET_DAY_SLOTS 256
+
+typedef struct BucketCache
+{
+	TimestampTz lo;				/* the last range */
+	TimestampTz hi;
+	int32		bucket;
+	BucketRange day[BUCKET_DAY_SLOTS];	/* by UTC day (hour) of the timestamp */
 } BucketCache;
 
 extern int32 calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t);

@@ -123,10 +123,11 @@ period_rank(int p)
 
 /*
  * The state of argument 0, created from the parameter arguments on the
- * first row and checked against them on later rows.
+ * first row and checked against them on later rows (cohort_state_of is the
+ * per-row entry).
  */
 static CohortState *
-cohort_state(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_arg,
+cohort_state_slow(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_arg,
 			 int periods_arg, int options_arg, bool has_value)
 {
 	MemoryContext aggcxt,
@@ -134,8 +135,6 @@ cohort_state(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_a
 	CohortState *st;
 	Jsonb	   *options;
 
-	if (!PG_ARGISNULL(0) && ((CohortState *) PG_GETARG_POINTER(0))->params_const)
-		return (CohortState *) PG_GETARG_POINTER(0);
 	options = (options_arg < PG_NARGS() && !PG_ARGISNULL(options_arg))
 		? PG_GETARG_JSONB_P(options_arg) : NULL;
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -205,8 +204,18 @@ cohort_state(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_a
 	return st;
 }
 
+/* the state of argument 0 at no cost on rows after the first when the parameters are constants */
+static inline CohortState *
+cohort_state(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_arg,
+			 int periods_arg, int options_arg, bool has_value)
+{
+	if (likely(!PG_ARGISNULL(0)) && ((CohortState *) PG_GETARG_POINTER(0))->params_const)
+		return (CohortState *) PG_GETARG_POINTER(0);
+	return cohort_state_slow(fcinfo, fn, period_arg, within_arg, periods_arg, options_arg, has_value);
+}
+
 /* record one row: start/return flags and value at time ts */
-static void
+static inline void
 cohort_row(CohortState *st, Datum actor, TimestampTz ts, bool start, bool ret, double value)
 {
 	if (st->period == CAL_ROLLING_24H)
@@ -338,7 +347,7 @@ cohort_combine(PG_FUNCTION_ARGS)
 		a->act = activity_create(aggcxt, actor_table_type(b->act->actors), b->act->kind,
 								 cohort_fn_names[b->fn]);
 	}
-	activity_merge(a->act, b->act);
+	activity_merge(a->act, b->act, b->adoptable);
 	if (b->adoptable)
 		MemoryContextDelete(b->own_cxt);	/* merged: free it now, not with the tuple */
 	PG_RETURN_POINTER(a);
@@ -452,49 +461,6 @@ cohort_deserialize(PG_FUNCTION_ARGS)
 
 /* ---------- final functions ---------- */
 
-/* the entries of record i as co_activity (calendar kinds) */
-static co_activity *
-calendar_activity(const Activity *act, int64 i, co_activity *buf)
-{
-	const ActRec *rec = &act->recs[i];
-	const char *e = ACT_ENTRIES(rec);
-	int32		j;
-
-	for (j = 0; j < rec->n; j++)
-	{
-		if (act->kind == ACT_CALENDAR_VALUE)
-		{
-			const ActVal *v = (const ActVal *) (e + (Size) j * act->entry_size);
-
-			buf[j].bucket = v->bucket;
-			buf[j].flags = v->flags;
-			buf[j].value = v->value;
-		}
-		else
-		{
-			const ActCal *v = (const ActCal *) (e + (Size) j * act->entry_size);
-
-			buf[j].bucket = v->bucket;
-			buf[j].flags = v->flags;
-			buf[j].value = 0.0;
-		}
-	}
-	return buf;
-}
-
-/* the largest entry count of any actor (scratch sizing) */
-static int32
-max_entries(const Activity *act)
-{
-	int64		i;
-	int32		m = 1;
-
-	for (i = 0; i < actor_table_count(act->actors); i++)
-		if (act->recs[i].n > m)
-			m = act->recs[i].n;
-	return m;
-}
-
 /* the local-day bucket of a rolling actor's first start */
 static int32
 rolling_cohort(CohortState *st, int64 unix_us)
@@ -504,6 +470,130 @@ rolling_cohort(CohortState *st, int64 unix_us)
 	return (int32) co_bucket(CO_DAY, tzcache_local(st->tz, t));
 }
 
+/* what the final functions collect over the actors */
+typedef struct FinalScan
+{
+	CohortState *st;
+	int32		first;			/* smallest cohort / bucket */
+	int32		last;			/* largest bucket */
+	int32		max_n;			/* most entries of one actor */
+	co_matrix  *m;
+	co_lifecycle *l;
+	int64	   *hist;			/* stickiness */
+	void	   *buf;			/* per-actor scratch of max_n elements */
+	int64	   *windows;
+} FinalScan;
+
+static void
+scan_init(FinalScan *f, CohortState *st)
+{
+	memset(f, 0, sizeof(FinalScan));
+	f->st = st;
+	f->first = PG_INT32_MAX;
+	f->last = PG_INT32_MIN;
+	f->max_n = 1;
+}
+
+/* the range of cohorts (first start .. last activity) and the largest actor */
+static void
+range_visit(void *arg, const ActView *v)
+{
+	FinalScan  *f = arg;
+	CohortState *st = f->st;
+	int32		j;
+
+	f->max_n = Max(f->max_n, v->n);
+	if (st->period == CAL_ROLLING_24H)
+	{
+		int32		c;
+
+		if (v->roll.min_start == PG_INT64_MAX)
+			return;
+		c = rolling_cohort(st, v->roll.min_start);
+		f->first = Min(f->first, c);
+		f->last = Max(f->last, c);
+		if (v->roll.max_ret != PG_INT64_MIN)
+			f->last = Max(f->last, rolling_cohort(st, v->roll.max_ret));
+		return;
+	}
+	for (j = 0; j < v->n; j++)
+	{
+		const ActCal *e = (const ActCal *) (v->entries + (Size) j * st->act->entry_size);
+
+		if (st->fn != CF_COHORT || (e->flags & CO_START))
+			f->first = Min(f->first, e->bucket);
+		f->last = Max(f->last, e->bucket);
+	}
+}
+
+/* an actor with more entries than the bounds allow: a damaged partial state */
+static inline void
+check_actor_size(const FinalScan *f, const ActView *v)
+{
+	if (v->n > f->max_n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid activity state")));
+}
+
+/* f's range and largest actor: from the runs' bounds when they have them */
+static void
+final_range(FinalScan *f)
+{
+	ActBounds	b;
+
+	if (activity_run_bounds(f->st->act, &b))
+	{
+		f->first = f->st->fn == CF_COHORT ? b.first_start : b.first_any;
+		f->last = b.last;
+		f->max_n = Max(b.max_n, 1);
+	}
+	else
+		activity_foreach(f->st->act, range_visit, f);
+}
+
+static void
+matrix_visit(void *arg, const ActView *v)
+{
+	FinalScan  *f = arg;
+	CohortState *st = f->st;
+	Size		sz = st->act->entry_size;
+	int32		j;
+
+	check_actor_size(f, v);
+	if (st->period == CAL_ROLLING_24H)
+	{
+		co_day	   *days = f->buf;
+
+		if (v->roll.min_start == PG_INT64_MAX)
+			return;
+		for (j = 0; j < v->n; j++)
+		{
+			const ActRoll *e = (const ActRoll *) (v->entries + (Size) j * sz);
+
+			days[j].day = e->day;
+			days[j].min_ret = e->min_ret;
+			days[j].max_ret = e->max_ret;
+		}
+		co_matrix_add_rolling(f->m, rolling_cohort(st, v->roll.min_start), v->roll.min_start,
+							  days, v->n, v->roll.max_ret, st->on_or_after);
+	}
+	else
+	{
+		co_activity *acts = f->buf;
+
+		for (j = 0; j < v->n; j++)
+		{
+			const ActCal *e = (const ActCal *) (v->entries + (Size) j * sz);
+
+			acts[j].bucket = e->bucket;
+			acts[j].flags = e->flags;
+			acts[j].value = st->act->kind == ACT_CALENDAR_VALUE ? ((const ActVal *) e)->value : 0.0;
+		}
+		co_matrix_add(f->m, acts, v->n, st->recurring, st->on_or_after);
+	}
+}
+
 PG_FUNCTION_INFO_V1(cohort_matrix_final);
 
 /* the cohort triangle as analytics.cohort_cell[] */
@@ -511,14 +601,11 @@ Datum
 cohort_matrix_final(PG_FUNCTION_ARGS)
 {
 	CohortState *st;
-	Activity   *act;
 	an_allocator a = an_pg_allocator(CurrentMemoryContext);
 	co_matrix	m;
-	co_activity *buf;
-	int64		n,
-				i;
-	int32		first = PG_INT32_MAX,
-				last = PG_INT32_MIN;
+	FinalScan	f;
+	int32		first,
+				last;
 	co_period	bucket_period;
 	Datum	   *values;
 	int64		rows = 0;
@@ -528,41 +615,14 @@ cohort_matrix_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (CohortState *) PG_GETARG_POINTER(0);
-	act = st->act;
-	n = actor_table_count(act->actors);
-	if (n == 0)
+	if (activity_empty(st->act))
 		PG_RETURN_NULL();		/* no row counted, like sum() over no rows */
 	bucket_period = st->period == CAL_ROLLING_24H ? CO_DAY : (co_period) st->period;
 
-	/* the range of cohorts: first start .. last activity */
-	for (i = 0; i < n; i++)
-	{
-		const ActRec *rec = &act->recs[i];
-		const char *e = ACT_ENTRIES(rec);
-		int32		j;
-
-		if (st->period == CAL_ROLLING_24H)
-		{
-			if (act->roll[i].min_start == PG_INT64_MAX)
-				continue;
-			c = rolling_cohort(st, act->roll[i].min_start);
-			first = Min(first, c);
-			last = Max(last, c);
-			if (act->roll[i].max_ret != PG_INT64_MIN)
-				last = Max(last, rolling_cohort(st, act->roll[i].max_ret));
-			continue;
-		}
-		for (j = 0; j < rec->n; j++)
-		{
-			int32		bucket;
-			uint8		flags = ((const ActCal *) (e + (Size) j * act->entry_size))->flags;
-
-			memcpy(&bucket, e + (Size) j * act->entry_size, sizeof(int32));
-			if (flags & CO_START)
-				first = Min(first, bucket);
-			last = Max(last, bucket);
-		}
-	}
+	scan_init(&f, st);
+	final_range(&f);
+	first = f.first;
+	last = f.last;
 	if (first > last)
 		PG_RETURN_ARRAYTYPE_P(an_composite_array("cohort_cell", 0, 6, NULL, NULL));
 	if ((int64) (last - first + 1) * st->periods > st->max_cells)
@@ -573,37 +633,9 @@ cohort_matrix_final(PG_FUNCTION_ARGS)
 				 errdetail("%d cohorts by %d periods.", last - first + 1, st->periods),
 				 errhint("Narrow the time range, use a longer period, or raise options.max_cells.")));
 	an_report_core_error(co_matrix_init(&m, first, last, st->periods, &a), "cohort matrix", NULL);
-
-	buf = palloc(sizeof(co_activity) * max_entries(act));
-	for (i = 0; i < n; i++)
-	{
-		const ActRec *rec = &act->recs[i];
-
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (st->period == CAL_ROLLING_24H)
-		{
-			const ActRoll *e = (const ActRoll *) (ACT_ENTRIES(rec));
-			co_day	   *days;
-			int32		j;
-
-			if (act->roll[i].min_start == PG_INT64_MAX)
-				continue;
-			days = palloc(sizeof(co_day) * Max(rec->n, 1));
-			for (j = 0; j < rec->n; j++)
-			{
-				days[j].day = e[j].day;
-				days[j].min_ret = e[j].min_ret;
-				days[j].max_ret = e[j].max_ret;
-			}
-			co_matrix_add_rolling(&m, rolling_cohort(st, act->roll[i].min_start),
-								  act->roll[i].min_start, days, rec->n, act->roll[i].max_ret,
-								  st->on_or_after);
-			pfree(days);
-		}
-		else
-			co_matrix_add(&m, calendar_activity(act, i, buf), rec->n, st->recurring, st->on_or_after);
-	}
+	f.m = &m;
+	f.buf = palloc_extended(Max(sizeof(co_day), sizeof(co_activity)) * f.max_n, MCXT_ALLOC_HUGE);
+	activity_foreach(st->act, matrix_visit, &f);
 
 	values = palloc_extended(sizeof(Datum) * 6 * (Size) m.n_cohorts * m.periods, MCXT_ALLOC_HUGE);
 	for (c = 0; c < m.n_cohorts; c++)
@@ -630,17 +662,25 @@ cohort_matrix_final(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(an_composite_array("cohort_cell", (int) rows, 6, values, NULL));
 }
 
-/* the active buckets of record i */
+/* the active buckets of an actor into f->buf */
 static int32 *
-active_buckets(const Activity *act, int64 i, int32 *buf)
+active_buckets(FinalScan *f, const ActView *v)
 {
-	const ActRec *rec = &act->recs[i];
-	const char *e = ACT_ENTRIES(rec);
+	int32	   *buf = f->buf;
 	int32		j;
 
-	for (j = 0; j < rec->n; j++)
-		memcpy(&buf[j], e + (Size) j * act->entry_size, sizeof(int32));
+	check_actor_size(f, v);
+	for (j = 0; j < v->n; j++)
+		memcpy(&buf[j], v->entries + (Size) j * f->st->act->entry_size, sizeof(int32));
 	return buf;
+}
+
+static void
+lifecycle_visit(void *arg, const ActView *v)
+{
+	FinalScan  *f = arg;
+
+	co_lifecycle_add(f->l, active_buckets(f, v), v->n);
 }
 
 PG_FUNCTION_INFO_V1(lifecycle_final);
@@ -650,35 +690,23 @@ Datum
 lifecycle_final(PG_FUNCTION_ARGS)
 {
 	CohortState *st;
-	Activity   *act;
 	an_allocator a = an_pg_allocator(CurrentMemoryContext);
 	co_lifecycle l;
-	int32	   *buf;
-	int64		n,
-				i;
-	int32		first = PG_INT32_MAX,
-				last = PG_INT32_MIN,
+	FinalScan	f;
+	int32		first,
+				last,
 				b;
 	Datum	   *values;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (CohortState *) PG_GETARG_POINTER(0);
-	act = st->act;
-	n = actor_table_count(act->actors);
-	if (n == 0)
+	if (activity_empty(st->act))
 		PG_RETURN_NULL();
-	buf = palloc(sizeof(int32) * max_entries(act));
-	for (i = 0; i < n; i++)
-	{
-		int32		cnt = act->recs[i].n;
-
-		if (cnt == 0)
-			continue;
-		active_buckets(act, i, buf);
-		first = Min(first, buf[0]);
-		last = Max(last, buf[cnt - 1]);
-	}
+	scan_init(&f, st);
+	final_range(&f);
+	first = f.first;
+	last = f.last;
 	if (first > last)
 		PG_RETURN_ARRAYTYPE_P(an_composite_array("lifecycle_period", 0, 5, NULL, NULL));
 	if ((int64) last - first + 1 > DEFAULT_MAX_CELLS)
@@ -688,12 +716,9 @@ lifecycle_final(PG_FUNCTION_ARGS)
 						DEFAULT_MAX_CELLS),
 				 errhint("Narrow the time range or use a longer period.")));
 	an_report_core_error(co_lifecycle_init(&l, first, last, &a), "lifecycle", NULL);
-	for (i = 0; i < n; i++)
-	{
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		co_lifecycle_add(&l, active_buckets(act, i, buf), act->recs[i].n);
-	}
+	f.l = &l;
+	f.buf = palloc_extended(sizeof(int32) * f.max_n, MCXT_ALLOC_HUGE);
+	activity_foreach(st->act, lifecycle_visit, &f);
 	values = palloc(sizeof(Datum) * 5 * l.n);
 	for (b = 0; b < l.n; b++)
 	{
@@ -707,6 +732,19 @@ lifecycle_final(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(an_composite_array("lifecycle_period", l.n, 5, values, NULL));
 }
 
+static void
+stickiness_visit(void *arg, const ActView *v)
+{
+	FinalScan  *f = arg;
+	int32	   *buckets = active_buckets(f, v);
+	int32		j;
+
+	for (j = 0; j < v->n; j++)
+		f->windows[j] = co_bucket((co_period) f->st->within,
+								  co_bucket_start((co_period) f->st->period, buckets[j]));
+	co_stickiness_add(f->hist, f->max_n, f->windows, v->n);
+}
+
 PG_FUNCTION_INFO_V1(stickiness_final);
 
 /* how many (actor, window) pairs had k active periods, k = 1 .. max */
@@ -714,13 +752,8 @@ Datum
 stickiness_final(PG_FUNCTION_ARGS)
 {
 	CohortState *st;
-	Activity   *act;
-	int32	   *buf;
-	int64	   *windows,
-			   *hist;
-	int64		n,
-				i;
-	int			max_k = 0,
+	FinalScan	f;
+	int			max_k,
 				k,
 				rows = 0;
 	Datum	   *values;
@@ -728,35 +761,23 @@ stickiness_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (CohortState *) PG_GETARG_POINTER(0);
-	act = st->act;
-	n = actor_table_count(act->actors);
-	if (n == 0)
+	if (activity_empty(st->act))
 		PG_RETURN_NULL();
 	/* a window holds at most as many periods as the actor has active buckets */
-	max_k = max_entries(act);
-	buf = palloc(sizeof(int32) * max_k);
-	windows = palloc(sizeof(int64) * max_k);
-	hist = palloc0(sizeof(int64) * (max_k + 1));
-	for (i = 0; i < n; i++)
-	{
-		int32		cnt = act->recs[i].n,
-					j;
-
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		active_buckets(act, i, buf);
-		for (j = 0; j < cnt; j++)
-			windows[j] = co_bucket((co_period) st->within,
-								   co_bucket_start((co_period) st->period, buf[j]));
-		co_stickiness_add(hist, max_k, windows, cnt);
-	}
-	while (max_k > 1 && hist[max_k] == 0)
+	scan_init(&f, st);
+	final_range(&f);
+	f.buf = palloc_extended(sizeof(int32) * f.max_n, MCXT_ALLOC_HUGE);
+	f.windows = palloc_extended(sizeof(int64) * f.max_n, MCXT_ALLOC_HUGE);
+	f.hist = palloc0_array(int64, f.max_n + 1);
+	activity_foreach(st->act, stickiness_visit, &f);
+	max_k = f.max_n;
+	while (max_k > 1 && f.hist[max_k] == 0)
 		max_k--;
 	values = palloc(sizeof(Datum) * 2 * max_k);
 	for (k = 1; k <= max_k; k++)
 	{
 		values[2 * rows] = Int32GetDatum(k);
-		values[2 * rows + 1] = Int64GetDatum(hist[k]);
+		values[2 * rows + 1] = Int64GetDatum(f.hist[k]);
 		rows++;
 	}
 	PG_RETURN_ARRAYTYPE_P(an_composite_array("stickiness_count", rows, 2, values, NULL));

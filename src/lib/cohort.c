@@ -129,33 +129,32 @@ add_cohort(co_matrix *m, const co_activity *b, int n, int i, bool on_or_after)
 {
 	int32_t		c = b[i].bucket;
 	int64_t		row = (int64_t) (c - m->first) * m->periods;
-	int32_t		last_return = INT32_MIN;
-	int			j,
-				k;
+	int			j;
 
 	m->cohort_size[c - m->first]++;
-	for (j = n - 1; j >= 0; j--)
-		if (b[j].flags & CO_RETURN)
-		{
-			last_return = b[j].bucket;
-			break;
-		}
-	/* walk the actor's buckets from the cohort on */
-	j = i;
-	for (k = 0; k < m->periods && (int64_t) c + k <= m->last; k++)
+	if (on_or_after)
 	{
-		int32_t		target = c + k;
+		/* every offset up to the last return */
+		int64_t		k;
 
-		while (j < n && b[j].bucket < target)
-			j++;
-		if (j < n && b[j].bucket == target)
-		{
-			if (!on_or_after && (b[j].flags & CO_RETURN))
-				m->actors[row + k]++;
-			m->value[row + k] += b[j].value;
-		}
-		if (on_or_after && last_return >= target)
-			m->actors[row + k]++;
+		for (j = n - 1; j >= 0; j--)
+			if (b[j].flags & CO_RETURN)
+			{
+				for (k = 0; k < m->periods && c + k <= m->last && c + k <= b[j].bucket; k++)
+					m->actors[row + k]++;
+				break;
+			}
+	}
+	/* the actor's buckets from the cohort on (sorted, unique) */
+	for (j = i; j < n; j++)
+	{
+		int64_t		off = (int64_t) b[j].bucket - c;
+
+		if (off >= m->periods || b[j].bucket > m->last)
+			break;
+		if (!on_or_after && (b[j].flags & CO_RETURN))
+			m->actors[row + off]++;
+		m->value[row + off] += b[j].value;
 	}
 }
 
