@@ -55,6 +55,7 @@ table_init(Activity *a)
 	a->roll = a->kind == ACT_ROLLING
 		? MemoryContextAllocHuge(a->tcxt, sizeof(ActRollInfo) * a->recs_cap) : NULL;
 	a->last_entry = NULL;
+	a->last_idx = -1;
 }
 
 Activity *
@@ -72,6 +73,7 @@ activity_create(MemoryContext parent, Oid actor_type, ActKind kind, const char *
 		: kind == ACT_CALENDAR_VALUE ? sizeof(ActVal) : sizeof(ActRoll);
 	a->key_byval = get_typbyval(actor_type);
 	table_init(a);
+	a->int_keys = actor_table_int_keys(a->actors);
 	return a;
 }
 
@@ -226,10 +228,23 @@ get_rec(Activity *a, Datum actor)
 void
 activity_add_slow(Activity *a, Datum actor, int32 bucket, uint8 flags, double value)
 {
-	int64		idx = get_rec(a, actor);
-	ActRec	   *r = &a->recs[idx];
+	int64		idx;
+	ActRec	   *r;
 	bool		fresh;
-	char	   *e = rec_entry(a, r, bucket, &fresh);
+	char	   *e;
+
+	if (a->last_idx >= 0 && actor == a->last_key)
+	{
+		/* the previous row's actor in another bucket: no lookup */
+		idx = a->last_idx;
+		a->last_entry = NULL;
+		if (++a->rows % MEMORY_CHECK_EVERY == 0)
+			check_memory(a);
+	}
+	else
+		idx = get_rec(a, actor);
+	r = &a->recs[idx];
+	e = rec_entry(a, r, bucket, &fresh);
 
 	if (a->kind == ACT_CALENDAR_VALUE)
 	{
@@ -243,6 +258,7 @@ activity_add_slow(Activity *a, Datum actor, int32 bucket, uint8 flags, double va
 	if (a->key_byval)
 	{
 		a->last_key = actor;
+		a->last_idx = idx;
 		a->last_entry = ACT_ENTRIES(r) + (Size) (r->n - 1) * a->entry_size;
 	}
 }
@@ -286,10 +302,35 @@ table_foreach(Activity *a, bool sorted, ActVisit visit, void *arg)
 			   *kv = NULL,
 			   *tmp = NULL;
 	ActView		v;
+	bool		need_sort = sorted;
+	int64		start = 0;
 
 	if (n == 0)
 		return;
-	if (sorted)
+	if (sorted && a->int_keys)
+	{
+		/*
+		 * Integer actors first seen in increasing order need no sort, nor do
+		 * they when the order wraps around once (a synchronized scan that
+		 * started in the middle of a table stored by actor): read from the
+		 * wrap on.
+		 */
+		int64		descents = 0;
+
+		for (j = 1; j < n && descents < 2; j++)
+			if (DatumGetInt64(actor_table_key(a->actors, j)) <=
+				DatumGetInt64(actor_table_key(a->actors, j - 1)))
+			{
+				descents++;
+				start = j;
+			}
+		need_sort = descents > 1 || (descents == 1 &&
+									 DatumGetInt64(actor_table_key(a->actors, n - 1)) >=
+									 DatumGetInt64(actor_table_key(a->actors, 0)));
+		if (need_sort)
+			start = 0;
+	}
+	if (need_sort)
 	{
 		kv = palloc_extended(sizeof(an_kv) * n, MCXT_ALLOC_HUGE);
 		tmp = palloc_extended(sizeof(an_kv) * n, MCXT_ALLOC_HUGE);
@@ -303,11 +344,11 @@ table_foreach(Activity *a, bool sorted, ActVisit visit, void *arg)
 	memset(&v, 0, sizeof(v));
 	for (j = 0; j < n; j++)
 	{
-		int64		i = order ? (int64) order[j].val : j;
+		int64		i = order ? (int64) order[j].val : (start + j) % n;
 		const ActRec *r = &a->recs[i];
 
 		v.key = actor_table_key(a->actors, i);
-		v.sort_key = order ? order[j].key : 0;
+		v.sort_key = order ? order[j].key : sorted ? actor_table_sort_key(a->actors, v.key) : 0;
 		v.entries = ACT_ENTRIES(r);
 		v.n = r->n;
 		if (a->roll)
@@ -494,7 +535,7 @@ write_record(void *arg, const ActView *v)
 {
 	RunWriter  *w = arg;
 	Activity   *a = w->a;
-	bool		int_keys = actor_table_int_keys(a->actors);
+	bool		int_keys = a->int_keys;
 	Size		key_len = int_keys ? 0 : actor_table_image_size(a->actors, v->key);
 	Size		bound = rec_bound(a, v->n, key_len);
 	Size		sz = a->entry_size;
@@ -601,7 +642,7 @@ cursor_peek(Activity *a, RunCursor *c, bool first)
 		uint64		delta = get_varint(&c->p, c->end);
 
 		if (c->sort_key + delta < c->sort_key ||
-			(delta == 0 && actor_table_int_keys(a->actors)))
+			(delta == 0 && a->int_keys))
 			bad_state();
 		c->sort_key += delta;
 	}
@@ -660,13 +701,13 @@ cursor_take(Activity *a, RunCursor *c, Arena *ar, Decoded *d)
 	char	   *e;
 	int64		j;
 
-	memset(d, 0, sizeof(Decoded));
 	d->v.sort_key = c->sort_key;
+	d->key_in_arena = false;
 	n = get_varint(&c->p, c->end);
 	if (n > (uint64) (c->end - c->p))	/* every entry takes a byte at least */
 		bad_state();
 	d->v.n = (int32) n;
-	if (actor_table_int_keys(a->actors))
+	if (a->int_keys)
 		d->v.key = actor_table_image_key(a->actors, c->sort_key, NULL, 0);
 	else
 	{
@@ -679,7 +720,7 @@ cursor_take(Activity *a, RunCursor *c, Arena *ar, Decoded *d)
 		at = arena_take(ar, key_len);
 		memcpy(ar->data + at, c->p, key_len);
 		c->p += key_len;
-		if (get_typbyval(a->actor_type))
+		if (a->key_byval)
 			d->v.key = actor_table_image_key(a->actors, c->sort_key, ar->data + at, key_len);
 		else
 		{
@@ -691,9 +732,10 @@ cursor_take(Activity *a, RunCursor *c, Arena *ar, Decoded *d)
 	}
 	if (a->kind == ACT_ROLLING)
 		get_bytes(&c->p, c->end, &d->v.roll, sizeof(ActRollInfo));
+	else
+		d->v.roll.min_start = d->v.roll.max_ret = 0;	/* unused */
 	d->entries_at = arena_take(ar, sz * n);
 	e = ar->data + d->entries_at;
-	memset(e, 0, sz * n);
 	for (j = 0; j < (int64) n; j++, e += sz)
 	{
 		uint64		code = get_varint(&c->p, c->end);
@@ -836,7 +878,7 @@ static void
 runs_foreach(Activity *a, ActVisit visit, void *arg)
 {
 	RunCursor  *cur = palloc(sizeof(RunCursor) * a->n_runs);
-	bool		int_keys = actor_table_int_keys(a->actors);
+	bool		int_keys = a->int_keys;
 	int			live = 0,
 				cand_cap = 16,
 				r;
@@ -1067,7 +1109,7 @@ activity_serialize(Activity *a, StringInfo buf)
 		{
 			/* room for all of it at once */
 			for (i = 0; i < actor_table_count(a->actors); i++)
-				bound += rec_bound(a, a->recs[i].n, actor_table_int_keys(a->actors) ? 0 :
+				bound += rec_bound(a, a->recs[i].n, a->int_keys ? 0 :
 								   actor_table_image_size(a->actors, actor_table_key(a->actors, i)));
 			enlargeStringInfo(buf, (int) Min(bound, MaxAllocSize - buf->len - 1));
 			table_foreach(a, true, write_record, &w);

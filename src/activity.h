@@ -120,7 +120,9 @@ typedef struct Activity
 	 * may move entries).
 	 */
 	bool		key_byval;
+	bool		int_keys;		/* actor_table_int_keys */
 	Datum		last_key;
+	int64		last_idx;		/* its record, or -1 */
 	char	   *last_entry;
 
 	/* run form: when there are runs, the table is empty */

@@ -42,8 +42,7 @@ struct ActorTable
 	an_ihash	index;			/* all kinds but ACTOR_INT */
 	Datum		probe;			/* value being looked up, for the eq callback */
 	int64		last;			/* index of the last key looked up, or -1 */
-	/* ACTOR_INT: open addressing with the keys in the slots (one cache miss) */
-	int64	   *int_keys;
+	/* ACTOR_INT: open addressing over key indexes (keys[] holds the keys) */
 	uint32	   *int_slots;		/* key index + 1; 0 = empty */
 	uint32		int_mask;
 };
@@ -98,7 +97,6 @@ actor_table_create(Oid typid, Oid collation, MemoryContext cxt, const char *what
 	if (t->kind == ACTOR_INT)
 	{
 		t->int_mask = 2047;
-		t->int_keys = MemoryContextAllocHuge(cxt, sizeof(int64) * (t->int_mask + 1));
 		t->int_slots = MemoryContextAllocZero(cxt, sizeof(uint32) * (t->int_mask + 1));
 	}
 	else if (an_ihash_init(&t->index, &t->alloc, 1024) != AN_OK)
@@ -174,31 +172,24 @@ int_home(int64 k, uint32 mask)
 	return (uint32) ((an_mix64((uint64) k >> 4) << 4) | ((uint64) k & 15)) & mask;
 }
 
-/* double the ACTOR_INT table */
+/* double the ACTOR_INT table, inserting the keys in index order */
 static void
 int_grow(ActorTable *t)
 {
 	uint32		size = (t->int_mask + 1) * 2;
-	int64	   *keys = MemoryContextAllocHuge(t->cxt, sizeof(int64) * size);
 	uint32	   *slots = MemoryContextAllocHuge(t->cxt, sizeof(uint32) * size);
-	uint32		i;
+	int64		x;
 
 	memset(slots, 0, sizeof(uint32) * size);
-	for (i = 0; i <= t->int_mask; i++)
+	for (x = 0; x < t->n_keys; x++)
 	{
-		uint32		j;
+		uint32		j = int_home(DatumGetInt64(t->keys[x]), size - 1);
 
-		if (t->int_slots[i] == 0)
-			continue;
-		j = int_home(t->int_keys[i], size - 1);
 		while (slots[j] != 0)
 			j = (j + 1) & (size - 1);
-		slots[j] = t->int_slots[i];
-		keys[j] = t->int_keys[i];
+		slots[j] = (uint32) x + 1;
 	}
-	pfree(t->int_keys);
 	pfree(t->int_slots);
-	t->int_keys = keys;
 	t->int_slots = slots;
 	t->int_mask = size - 1;
 }
@@ -223,18 +214,18 @@ static int64
 int_index(ActorTable *t, int64 k, bool add)
 {
 	uint32		i = int_home(k, t->int_mask);
+	uint32		v;
 
-	while (t->int_slots[i] != 0)
+	while ((v = t->int_slots[i]) != 0)
 	{
-		if (t->int_keys[i] == k)
-			return t->last = t->int_slots[i] - 1;
+		if (DatumGetInt64(t->keys[v - 1]) == k)
+			return t->last = v - 1;
 		i = (i + 1) & t->int_mask;
 	}
 	if (!add)
 		return -1;
 	keys_make_room(t);
 	t->keys[t->n_keys] = Int64GetDatum(k);
-	t->int_keys[i] = k;
 	t->int_slots[i] = (uint32) t->n_keys + 1;
 	t->last = t->n_keys++;
 	if ((uint64) t->n_keys * 2 > (uint64) t->int_mask + 1)

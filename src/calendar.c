@@ -136,17 +136,8 @@ calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)
 				lo,
 				hi,
 				d;
-	/* slots of an hour for hours, a day for longer periods (the range is checked) */
-	BucketRange *r = &bc->day[(uint64) (t / (p == CO_HOUR ? USECS_PER_HOUR : USECS_PER_DAY)) &
-							  (BUCKET_DAY_SLOTS - 1)];
+	BucketRange *r = calendar_bucket_slot(bc, p, t);
 
-	if (t >= r->lo && t < r->hi)
-	{
-		bc->lo = r->lo;
-		bc->hi = r->hi;
-		bc->bucket = r->bucket;
-		return r->bucket;
-	}
 	calendar_check_finite(t);
 	local = tzcache_local(c, t);
 	b = co_bucket(p, local);

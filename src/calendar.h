@@ -64,16 +64,35 @@ typedef struct BucketCache
 	BucketRange day[BUCKET_DAY_SLOTS];	/* by UTC day (hour) of the timestamp */
 } BucketCache;
 
+/* calendar_bucket when t is in no cached range */
 extern int32 calendar_bucket_fill(TzCache *c, BucketCache *bc, co_period p, TimestampTz t);
 
 /* error out on 'infinity' and '-infinity': they lie in no period */
 extern void calendar_check_finite(TimestampTz t);
 
+/* the slot of t in bc->day: an hour wide for hours, a day for longer periods */
+static inline BucketRange *
+calendar_bucket_slot(BucketCache *bc, co_period p, TimestampTz t)
+{
+	return &bc->day[(uint64) (t / (p == CO_HOUR ? USECS_PER_HOUR : USECS_PER_DAY)) &
+					(BUCKET_DAY_SLOTS - 1)];
+}
+
 static inline int32
 calendar_bucket(TzCache *c, BucketCache *bc, co_period p, TimestampTz t)
 {
+	BucketRange *r;
+
 	if (t >= bc->lo && t < bc->hi)
 		return bc->bucket;
+	r = calendar_bucket_slot(bc, p, t);
+	if (t >= r->lo && t < r->hi)
+	{
+		bc->lo = r->lo;
+		bc->hi = r->hi;
+		bc->bucket = r->bucket;
+		return r->bucket;
+	}
 	return calendar_bucket_fill(c, bc, p, t);
 }
 

@@ -47,14 +47,14 @@ typedef struct CohortState
 	bool		params_const;	/* parameter arguments are constants: no per-row check */
 	char	   *tzname;			/* NULL: session time zone */
 	TzCache    *tz;
-	BucketCache bucket_cache;
+	Activity   *act;
 	/* the first row's parameter arguments, to check later rows against */
 	text	   *period_arg;
 	text	   *within_arg;
 	Jsonb	   *options_arg;
-	Activity   *act;
 	MemoryContext own_cxt;		/* deserialized states: holds all of the state */
 	bool		adoptable;		/* made by deserialize: combine may take it over */
+	BucketCache bucket_cache;	/* last: 6 kB, the fields above share cache lines */
 } CohortState;
 
 static bool
