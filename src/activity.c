@@ -386,8 +386,8 @@ put_varint(char *p, uint64 v)
 	return p;
 }
 
-static inline uint64
-get_varint(const char **pp, const char *end)
+static uint64
+get_varint_long(const char **pp, const char *end)
 {
 	const char *p = *pp;
 	uint64		v = 0;
@@ -407,6 +407,20 @@ get_varint(const char **pp, const char *end)
 	}
 	*pp = p;
 	return v;
+}
+
+/* most varints here are one byte: gaps between periods, entry counts */
+static inline uint64
+get_varint(const char **pp, const char *end)
+{
+	const char *p = *pp;
+
+	if (likely(p < end && !((uint8) *p & 0x80)))
+	{
+		*pp = p + 1;
+		return (uint8) *p;
+	}
+	return get_varint_long(pp, end);
 }
 
 static inline uint64

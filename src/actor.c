@@ -45,6 +45,7 @@ struct ActorTable
 	/* ACTOR_INT: open addressing over key indexes (keys[] holds the keys) */
 	uint32	   *int_slots;		/* key index + 1; 0 = empty */
 	uint32		int_mask;
+	int64		int_max;		/* the largest key (when n_keys > 0) */
 };
 
 ActorTable *
@@ -216,14 +217,27 @@ int_index(ActorTable *t, int64 k, bool add)
 	uint32		i = int_home(k, t->int_mask);
 	uint32		v;
 
-	while ((v = t->int_slots[i]) != 0)
+	if (t->n_keys > 0 && k > t->int_max)
 	{
-		if (DatumGetInt64(t->keys[v - 1]) == k)
-			return t->last = v - 1;
-		i = (i + 1) & t->int_mask;
+		/* larger than every key: new, so look for a free slot only */
+		if (!add)
+			return -1;
+		while (t->int_slots[i] != 0)
+			i = (i + 1) & t->int_mask;
 	}
-	if (!add)
-		return -1;
+	else
+	{
+		while ((v = t->int_slots[i]) != 0)
+		{
+			if (DatumGetInt64(t->keys[v - 1]) == k)
+				return t->last = v - 1;
+			i = (i + 1) & t->int_mask;
+		}
+		if (!add)
+			return -1;
+	}
+	if (t->n_keys == 0 || k > t->int_max)
+		t->int_max = k;
 	keys_make_room(t);
 	t->keys[t->n_keys] = Int64GetDatum(k);
 	t->int_slots[i] = (uint32) t->n_keys + 1;
