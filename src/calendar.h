@@ -43,9 +43,9 @@ extern int64 tzcache_local(TzCache *c, TimestampTz t);
  * over all of it (no transition inside).  Runs of nearby timestamps hit the
  * last range in two comparisons; others look in a direct-mapped table by
  * UTC day (by hour for hours), so an actor's rows that jump between the
- * buckets of a few hundred days compute each bucket once per slot.  Zero-initialise bc; one per
- * period.  Infinite timestamps, and hours beyond the int32 range, are
- * errors.
+ * buckets of a few hundred days compute each bucket once per slot.
+ * Zero-initialise bc; one per period.  Infinite timestamps, and hours
+ * beyond the int32 range, are errors.
  */
 typedef struct BucketRange
 {

@@ -124,8 +124,8 @@ period_rank(int p)
 
 /*
  * The state of argument 0, created from the parameter arguments on the
- * first row and checked against them on later rows (cohort_state_of is the
- * per-row entry).
+ * first row and checked against them on later rows (cohort_state below is
+ * the per-row entry).
  */
 static CohortState *
 cohort_state_slow(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_arg,
