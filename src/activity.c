@@ -492,7 +492,7 @@ activity_run_bounds(const Activity *a, ActBounds *b)
 		b->first_any = Min(b->first_any, x->first_any);
 		b->first_start = Min(b->first_start, x->first_start);
 		b->last = Max(b->last, x->last);
-		b->max_n = (int32) Min((int64) b->max_n + x->max_n, (int64) PG_INT32_MAX);
+		b->max_n = (int32) Min((int64) b->max_n + x->max_n, (int64) PG_INT32_MAX - 1);
 	}
 	return true;
 }
@@ -1147,7 +1147,7 @@ activity_deserialize(MemoryContext parent, Oid actor_type, const char *what,
 	memcpy(&h, p, sizeof(h));
 	if (h.format != ACT_FORMAT || h.kind < ACT_CALENDAR || h.kind > ACT_ROLLING ||
 		h.n < 0 || h.bytes < 0 || (Size) h.bytes > len - sizeof(h) ||
-		(h.n > 0) != (h.bytes > 0) || h.bounds.max_n < 0)
+		(h.n > 0) != (h.bytes > 0) || h.bounds.max_n < 0 || h.bounds.max_n > h.bytes)
 		bad_state();
 	a = activity_create(parent, actor_type, (ActKind) h.kind, what);
 	if (h.n > 0)
