@@ -15,12 +15,13 @@
  * the runs as they go, so the leader of a parallel plan builds no hash
  * table at all.
  *
- * Memory per actor in a table: about 90 bytes (hash slots, key, a 48-byte
- * record that holds the first four active periods, two with values, one
- * rolling day) plus, beyond those, 8 bytes per active period (16 with
- * values, 24 per rolling day) in a growable array; rolling periods add 16
- * bytes for the first start and last return.  In a run: 16 bytes, the
- * entries, and for actors that are not integers the key.
+ * Memory per actor in a table: about 70 bytes for integer actors (4-byte
+ * hash slots, key, a 48-byte record that holds the first four active
+ * periods, two with values, one rolling day), roughly 50 more for others,
+ * plus, beyond those, 8 bytes per active period (16 with values, 24 per
+ * rolling day) in a growable array; rolling periods add 16 bytes for the
+ * first start and last return.  In a run: a few bytes per actor and period
+ * (activity.c), and for actors that are not integers the key.
  * analytics.max_aggregate_memory caps the total with a clear error.
  */
 #ifndef ANALYTICS_ACTIVITY_H
