@@ -202,24 +202,39 @@ rec_entry(Activity *a, ActRec *r, int32 key, bool *fresh)
 	return e + (Size) pos * sz;
 }
 
-/* the record index of an actor, created (and initialised) when the actor is new */
+/*
+ * The record index of an actor, created (and initialised) when the actor is
+ * new.  The previous row's actor, when its type is by value, needs no lookup.
+ */
 static int64
 get_rec(Activity *a, Datum actor)
 {
-	int64		before = actor_table_count(a->actors);
-	int64		idx = actor_table_index(a->actors, actor, true);
+	int64		idx;
 
 	Assert(a->n_runs == 0);		/* rows go into tables only */
-	a->last_entry = NULL;		/* records and entries may move */
-	if (idx >= a->recs_cap)
+	if (a->last_idx >= 0 && actor == a->last_key)
+		idx = a->last_idx;
+	else
 	{
-		a->recs_cap *= 2;
-		a->recs = repalloc_huge(a->recs, sizeof(ActRec) * a->recs_cap);
-		if (a->roll)
-			a->roll = repalloc_huge(a->roll, sizeof(ActRollInfo) * a->recs_cap);
+		int64		before = actor_table_count(a->actors);
+
+		idx = actor_table_index(a->actors, actor, true);
+		if (idx >= a->recs_cap)
+		{
+			a->recs_cap *= 2;
+			a->recs = repalloc_huge(a->recs, sizeof(ActRec) * a->recs_cap);
+			if (a->roll)
+				a->roll = repalloc_huge(a->roll, sizeof(ActRollInfo) * a->recs_cap);
+		}
+		if (actor_table_count(a->actors) > before)
+			rec_init(a, idx);
+		if (a->key_byval)
+		{
+			a->last_key = actor;
+			a->last_idx = idx;
+		}
 	}
-	if (actor_table_count(a->actors) > before)
-		rec_init(a, idx);
+	a->last_entry = NULL;		/* records and entries may move */
 	if (++a->rows % MEMORY_CHECK_EVERY == 0)
 		check_memory(a);
 	return idx;
@@ -228,23 +243,10 @@ get_rec(Activity *a, Datum actor)
 void
 activity_add_slow(Activity *a, Datum actor, int32 bucket, uint8 flags, double value)
 {
-	int64		idx;
-	ActRec	   *r;
+	int64		idx = get_rec(a, actor);	/* first: it may move recs */
+	ActRec	   *r = &a->recs[idx];
 	bool		fresh;
-	char	   *e;
-
-	if (a->last_idx >= 0 && actor == a->last_key)
-	{
-		/* the previous row's actor in another bucket: no lookup */
-		idx = a->last_idx;
-		a->last_entry = NULL;
-		if (++a->rows % MEMORY_CHECK_EVERY == 0)
-			check_memory(a);
-	}
-	else
-		idx = get_rec(a, actor);
-	r = &a->recs[idx];
-	e = rec_entry(a, r, bucket, &fresh);
+	char	   *e = rec_entry(a, r, bucket, &fresh);
 
 	if (a->kind == ACT_CALENDAR_VALUE)
 	{
@@ -255,12 +257,8 @@ activity_add_slow(Activity *a, Datum actor, int32 bucket, uint8 flags, double va
 	}
 	else
 		((ActCal *) e)->flags |= flags;
-	if (a->key_byval)
-	{
-		a->last_key = actor;
-		a->last_idx = idx;
+	if (a->key_byval)			/* get_rec made actor the last key */
 		a->last_entry = ACT_ENTRIES(r) + (Size) (r->n - 1) * a->entry_size;
-	}
 }
 
 void
@@ -511,11 +509,10 @@ check_serializable(const Activity *a, Size bytes)
 				 errhint("Disable parallel aggregation for this query (SET max_parallel_workers_per_gather = 0), or aggregate fewer actors at a time.")));
 }
 
-/* records written to a growable buffer, or appended to a StringInfo */
+/* records written to a growable buffer */
 typedef struct RunWriter
 {
 	Activity   *a;
-	StringInfo	si;				/* or: */
 	MemoryContext cxt;
 	char	   *data;
 	Size		len;
@@ -524,14 +521,6 @@ typedef struct RunWriter
 	uint64		prev_key;		/* the last one's sort key */
 	ActBounds	bounds;			/* of the records written */
 } RunWriter;
-
-static void
-writer_init(RunWriter *w, Activity *a)
-{
-	memset(w, 0, sizeof(RunWriter));
-	w->a = a;
-	bounds_init(&w->bounds);
-}
 
 /* the most bytes a record of n entries and a key image of key_len takes */
 static Size
@@ -558,24 +547,14 @@ write_record(void *arg, const ActView *v)
 	int32		prev = 0,
 				j;
 
-	if (w->si)
+	if (w->len + bound > w->cap)
 	{
-		check_serializable(a, (Size) w->si->len + bound);
-		enlargeStringInfo(w->si, (int) bound);
-		start = w->si->data + w->si->len;
-	}
-	else
-	{
-		if (w->len + bound > w->cap)
-		{
-			Size		cap = Max(Max(w->cap * 2, w->len + bound), 8192);
+		Size		cap = Max(Max(w->cap * 2, w->len + bound), 8192);
 
-			w->data = w->data ? repalloc_huge(w->data, cap) : MemoryContextAllocHuge(w->cxt, cap);
-			w->cap = cap;
-		}
-		start = w->data + w->len;
+		w->data = w->data ? repalloc_huge(w->data, cap) : MemoryContextAllocHuge(w->cxt, cap);
+		w->cap = cap;
 	}
-	p = start;
+	start = p = w->data + w->len;
 	if (w->n == 0)
 	{
 		memcpy(p, &v->sort_key, sizeof(uint64));
@@ -618,13 +597,7 @@ write_record(void *arg, const ActView *v)
 			p += sizeof(double);
 		}
 	}
-	if (w->si)
-	{
-		w->si->len += p - start;
-		w->si->data[w->si->len] = '\0';
-	}
-	else
-		w->len += p - start;
+	w->len += p - start;
 	bounds_add(a, &w->bounds, v->entries, v->n);
 	w->n++;
 }
@@ -1015,7 +988,9 @@ run_of(Activity *dst, Activity *src)
 	RunWriter	w;
 	ActRun		run;
 
-	writer_init(&w, src);
+	memset(&w, 0, sizeof(w));
+	w.a = src;
+	bounds_init(&w.bounds);
 	w.cxt = run_context(dst);
 	if (src->n_runs > 0)
 		runs_foreach(src, write_record, &w);
@@ -1097,40 +1072,21 @@ activity_serialize(Activity *a, StringInfo buf)
 {
 	StateHead	h;
 	int			at = buf->len;
+	ActRun		run;
 
 	memset(&h, 0, sizeof(h));
 	h.format = ACT_FORMAT;
 	h.kind = (int32) a->kind;
 	appendBinaryStringInfo(buf, (char *) &h, sizeof(h));
-	if (a->n_runs == 1)
-	{
-		check_serializable(a, (Size) buf->len + a->runs[0].len);
-		appendBinaryStringInfo(buf, a->runs[0].data, (int) a->runs[0].len);
-		h.n = a->runs[0].n;
-		h.bounds = a->runs[0].bounds;
-	}
-	else
-	{
-		RunWriter	w;
-		Size		bound = 0;
-		int64		i;
-
-		writer_init(&w, a);
-		w.si = buf;
-		if (a->n_runs > 0)
-			runs_foreach(a, write_record, &w);
-		else
-		{
-			/* room for all of it at once */
-			for (i = 0; i < actor_table_count(a->actors); i++)
-				bound += rec_bound(a, a->recs[i].n, a->int_keys ? 0 :
-								   actor_table_image_size(a->actors, actor_table_key(a->actors, i)));
-			enlargeStringInfo(buf, (int) Min(bound, MaxAllocSize - buf->len - 1));
-			table_foreach(a, true, write_record, &w);
-		}
-		h.n = w.n;
-		h.bounds = w.bounds;
-	}
+	/* a single run goes as it is; a table or several runs become one */
+	run = a->n_runs == 1 ? a->runs[0] : run_of(a, a);
+	check_serializable(a, (Size) buf->len + run.len);
+	if (run.len > 0)
+		appendBinaryStringInfo(buf, run.data, (int) run.len);
+	h.n = run.n;
+	h.bounds = run.bounds;
+	if (a->n_runs != 1)
+		MemoryContextDelete(run.owner);
 	h.bytes = buf->len - at - sizeof(h);
 	memcpy(buf->data + at, &h, sizeof(h));
 }

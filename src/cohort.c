@@ -45,7 +45,6 @@ typedef struct CohortState
 	bool		has_value;
 	int64		max_cells;
 	bool		params_const;	/* parameter arguments are constants: no per-row check */
-	bool		plain_rows;		/* and calendar periods, no conditions, no value */
 	char	   *tzname;			/* NULL: session time zone */
 	TzCache    *tz;
 	Activity   *act;
@@ -195,8 +194,6 @@ cohort_state_slow(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int wit
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a value column is not supported with rolling_24h periods"),
 				 errhint("Use a calendar period (day, week, month) for value cohorts.")));
-	st->plain_rows = st->params_const && st->period != CAL_ROLLING_24H && !has_value &&
-		!(fn == CF_COHORT && PG_NARGS() > 6);
 	st->tz = palloc(sizeof(TzCache));
 	tzcache_init(st->tz, st->tzname);
 	st->act = activity_create(aggcxt, get_fn_expr_argtype(fcinfo->flinfo, 1),
@@ -215,34 +212,6 @@ cohort_state(FunctionCallInfo fcinfo, cohort_fn fn, int period_arg, int within_a
 	if (likely(!PG_ARGISNULL(0)) && ((CohortState *) PG_GETARG_POINTER(0))->params_const)
 		return (CohortState *) PG_GETARG_POINTER(0);
 	return cohort_state_slow(fcinfo, fn, period_arg, within_arg, periods_arg, options_arg, has_value);
-}
-
-/*
- * The most common row, decided before anything else: plain rows (every row
- * a start and a return) of the previous row's actor in the previous row's
- * bucket only OR the flags into the entry already there.  False: take the
- * general path.
- */
-static inline bool
-cohort_same_as_last(FunctionCallInfo fcinfo)
-{
-	CohortState *st;
-	TimestampTz ts;
-	char	   *e;
-
-	if (unlikely(PG_ARGISNULL(0)))
-		return false;
-	st = (CohortState *) PG_GETARG_POINTER(0);
-	if (!st->plain_rows || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		return false;
-	ts = PG_GETARG_TIMESTAMPTZ(2);
-	e = st->act->last_entry;
-	if (e == NULL || PG_GETARG_DATUM(1) != st->act->last_key ||
-		ts < st->bucket_cache.lo || ts >= st->bucket_cache.hi ||
-		((ActCal *) e)->bucket != st->bucket_cache.bucket)
-		return false;
-	((ActCal *) e)->flags |= CO_START | CO_RETURN;
-	return true;
 }
 
 /* record one row: start/return flags and value at time ts */
@@ -279,13 +248,10 @@ Datum
 cohort_matrix_accum(PG_FUNCTION_ARGS)
 {
 	int			nargs = PG_NARGS();
-	CohortState *st;
+	CohortState *st = cohort_state(fcinfo, CF_COHORT, 3, -1, 4, 5, nargs > 8);
 	bool		conds = nargs > 6;
 	double		value = 0.0;
 
-	if (cohort_same_as_last(fcinfo))
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	st = cohort_state(fcinfo, CF_COHORT, 3, -1, 4, 5, nargs > 8);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
 	if (nargs > 8 && !PG_ARGISNULL(8))
@@ -307,11 +273,8 @@ PG_FUNCTION_INFO_V1(lifecycle_accum);
 Datum
 lifecycle_accum(PG_FUNCTION_ARGS)
 {
-	CohortState *st;
+	CohortState *st = cohort_state(fcinfo, CF_LIFECYCLE, 3, -1, -1, 4, false);
 
-	if (cohort_same_as_last(fcinfo))
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	st = cohort_state(fcinfo, CF_LIFECYCLE, 3, -1, -1, 4, false);
 	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
 		cohort_row(st, PG_GETARG_DATUM(1), PG_GETARG_TIMESTAMPTZ(2), true, true, 0.0);
 	PG_RETURN_POINTER(st);
@@ -323,11 +286,8 @@ PG_FUNCTION_INFO_V1(stickiness_accum);
 Datum
 stickiness_accum(PG_FUNCTION_ARGS)
 {
-	CohortState *st;
+	CohortState *st = cohort_state(fcinfo, CF_STICKINESS, 3, 4, -1, 5, false);
 
-	if (cohort_same_as_last(fcinfo))
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	st = cohort_state(fcinfo, CF_STICKINESS, 3, 4, -1, 5, false);
 	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
 		cohort_row(st, PG_GETARG_DATUM(1), PG_GETARG_TIMESTAMPTZ(2), true, true, 0.0);
 	PG_RETURN_POINTER(st);
