@@ -87,6 +87,28 @@ SELECT analytics.cohort_matrix(uid, ts, 'week', 4, NULL, false, true) FROM ev;
 -- Any hashable actor type works (numeric here); others are refused.
 SELECT (SELECT analytics.cohort_matrix(uid::numeric, ts, 'week', 4) FROM ev)::text
      = (SELECT analytics.cohort_matrix(uid, ts, 'week', 4) FROM ev)::text AS numeric_same;
+-- Integer actors in the orders the actor hash has shortcuts for (first seen
+-- in increasing order, or wrapping around once) and in others; every actor is
+-- seen again later, and counted once: the cohort is count(DISTINCT).
+CREATE TABLE key_orders (pattern text, a bigint, o float8);
+INSERT INTO key_orders
+SELECT 'increasing, then again', g, g FROM generate_series(1, 40000) g
+UNION ALL SELECT 'increasing, then again', g, 40000 + g FROM generate_series(1, 40000) g
+UNION ALL SELECT 'wrapping around, then shuffled', g, (g + 20000) % 40000 FROM generate_series(1, 40000) g
+UNION ALL SELECT 'wrapping around, then shuffled', g, 40000 + random() FROM generate_series(1, 40000, 3) g
+UNION ALL SELECT 'decreasing', -g, g FROM generate_series(1, 40000) g
+UNION ALL SELECT 'decreasing', -g, 40000 + g FROM generate_series(1, 40000, 7) g
+UNION ALL SELECT 'shuffled, sharing low bits', 16 * (g % 30000), random() FROM generate_series(1, 60000) g
+UNION ALL SELECT 'extremes', v, o FROM unnest(ARRAY[9223372036854775807, -9223372036854775808, 0,
+  9223372036854775806, -1, 9223372036854775807, 5, -9223372036854775808]) WITH ORDINALITY AS x(v, o);
+SELECT pattern,
+       (analytics.cohort_matrix(a, '2026-01-05'::timestamptz, 'week', 1 ORDER BY o))[1].cohort_size
+       = count(DISTINCT a) AS counted_once
+FROM key_orders GROUP BY pattern ORDER BY pattern;
+SELECT pattern,
+       (SELECT s.actors FROM unnest(analytics.funnel_report(a, '2026-01-05'::timestamptz, '1 day', true ORDER BY o)) s WHERE s.step = 1)
+       = count(DISTINCT a) AS funnel_counted_once
+FROM key_orders GROUP BY pattern ORDER BY pattern;
 
 -- Time zones.  In America/New_York x's events fall on Mar 7 and Mar 8 (local),
 -- y's on Mar 8, z's on Mar 9; the daylight saving change on Mar 8 makes the

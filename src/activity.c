@@ -18,10 +18,12 @@
  *					value as 8 bytes for ACT_CALENDAR_VALUE; rolling:
  *					varint day code, min_ret and max_ret as 8 bytes each.
  *					The code of the first entry is the zigzag-encoded
- *					bucket (day), of the others the gap to the previous
- *					one minus 1, so buckets are strictly increasing.
+ *					difference to the previous record's first bucket
+ *					(day; 0 for the first record), of the others the gap
+ *					to the previous one minus 1, so buckets are strictly
+ *					increasing.
  *
- * A typical actor of a weekly cohort takes 5 or 6 bytes.  Decoding checks
+ * A typical actor of a weekly cohort takes about 5 bytes.  Decoding checks
  * every length against the end of the run, so a damaged state is an error,
  * never a read out of bounds.  A serialized state is a header (format,
  * kind, records, bytes, bounds) and one run.
@@ -36,7 +38,7 @@
 #include "analytics.h"
 #include "lib/sort.h"
 
-#define ACT_FORMAT 3
+#define ACT_FORMAT 4
 #define US_PER_DAY INT64CONST(86400000000)
 #define MEMORY_CHECK_EVERY 8192
 #define MAX_RUNS 16				/* more runs than this are merged into one */
@@ -519,6 +521,7 @@ typedef struct RunWriter
 	Size		cap;
 	int64		n;				/* records written */
 	uint64		prev_key;		/* the last one's sort key */
+	int32		prev_first;		/* the last one's first bucket (0 before) */
 	ActBounds	bounds;			/* of the records written */
 } RunWriter;
 
@@ -579,7 +582,8 @@ write_record(void *arg, const ActView *v)
 	{
 		const char *e = v->entries + (Size) j * sz;
 		int32		b = ((const ActCal *) e)->bucket;	/* or ActRoll.day: same place */
-		uint64		code = j == 0 ? zigzag(b) : (uint64) ((int64) b - prev - 1);
+		uint64		code = j == 0 ? zigzag((int64) b - w->prev_first)
+			: (uint64) ((int64) b - prev - 1);
 
 		prev = b;
 		if (a->kind == ACT_ROLLING)
@@ -597,6 +601,8 @@ write_record(void *arg, const ActView *v)
 			p += sizeof(double);
 		}
 	}
+	if (v->n > 0)
+		w->prev_first = ((const ActCal *) v->entries)->bucket;
 	w->len += p - start;
 	bounds_add(a, &w->bounds, v->entries, v->n);
 	w->n++;
@@ -614,6 +620,7 @@ typedef struct RunCursor
 	const char *end;
 	int64		left;			/* records from the next one on */
 	uint64		sort_key;
+	int32		prev_first;		/* the last record's first bucket (0 before) */
 } RunCursor;
 
 /* read the sort key of the record at c->p (the first record's when first) */
@@ -641,6 +648,7 @@ cursor_init(Activity *a, RunCursor *c, const ActRun *run)
 	c->p = run->data;
 	c->end = run->data + run->len;
 	c->left = run->n;
+	c->prev_first = 0;
 	cursor_peek(a, c, true);
 }
 
@@ -730,7 +738,11 @@ cursor_take(Activity *a, RunCursor *c, Arena *ar, Decoded *d)
 		int64		b;
 
 		if (j == 0)
-			b = unzigzag(gap);
+		{
+			if (gap > (uint64) PG_UINT32_MAX * 2)
+				bad_state();
+			b = c->prev_first + unzigzag(gap);
+		}
 		else
 		{
 			if (gap > (uint64) PG_INT32_MAX)
@@ -741,6 +753,8 @@ cursor_take(Activity *a, RunCursor *c, Arena *ar, Decoded *d)
 		if (b <= PG_INT32_MIN || b >= PG_INT32_MAX)
 			bad_state();
 		prev = b;
+		if (j == 0)
+			c->prev_first = (int32) b;
 		((ActCal *) e)->bucket = (int32) b;
 		if (a->kind == ACT_ROLLING)
 		{

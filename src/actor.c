@@ -45,7 +45,10 @@ struct ActorTable
 	/* ACTOR_INT: open addressing over key indexes (keys[] holds the keys) */
 	uint32	   *int_slots;		/* key index + 1; 0 = empty */
 	uint32		int_mask;
-	int64		int_max;		/* the largest key (when n_keys > 0) */
+	int64		int_min;		/* the smallest and largest keys (when n_keys > 0) */
+	int64		int_max;
+	int64		gap_lo;			/* no key lies strictly between these two */
+	int64		gap_hi;
 };
 
 ActorTable *
@@ -210,20 +213,31 @@ keys_make_room(ActorTable *t)
 	}
 }
 
-/* actor_table_index for ACTOR_INT */
+/*
+ * actor_table_index for ACTOR_INT.
+ *
+ * A new key inside the gap (gap_lo, gap_hi), where no key lies, needs only a
+ * free slot, no comparisons (each would read a cold keys[] entry).  After a
+ * new key k the gap runs from k to the next key above it when that is
+ * known: every key when k is the largest, the old smallest when k is the
+ * smallest.  So ids that first appear in increasing order (a table stored
+ * by id, or each process's share of a parallel scan) skip the comparisons,
+ * and so do they when the order wraps around once (a synchronized scan that
+ * began in the middle of the table).
+ */
 static int64
 int_index(ActorTable *t, int64 k, bool add)
 {
 	uint32		i = int_home(k, t->int_mask);
 	uint32		v;
 
-	if (t->n_keys > 0 && k > t->int_max)
+	if (t->n_keys > 0 && k > t->gap_lo && k < t->gap_hi)
 	{
-		/* larger than every key: new, so look for a free slot only */
 		if (!add)
 			return -1;
 		while (t->int_slots[i] != 0)
 			i = (i + 1) & t->int_mask;
+		t->gap_lo = k;
 	}
 	else
 	{
@@ -235,9 +249,18 @@ int_index(ActorTable *t, int64 k, bool add)
 		}
 		if (!add)
 			return -1;
+		t->gap_lo = k;
+		if (t->n_keys == 0 || k > t->int_max)
+			t->gap_hi = PG_INT64_MAX;
+		else if (k < t->int_min)
+			t->gap_hi = t->int_min;
+		else
+			t->gap_hi = k;		/* the next key above is not known */
 	}
 	if (t->n_keys == 0 || k > t->int_max)
 		t->int_max = k;
+	if (t->n_keys == 0 || k < t->int_min)
+		t->int_min = k;
 	keys_make_room(t);
 	t->keys[t->n_keys] = Int64GetDatum(k);
 	t->int_slots[i] = (uint32) t->n_keys + 1;

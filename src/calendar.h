@@ -74,8 +74,10 @@ extern void calendar_check_finite(TimestampTz t);
 static inline BucketRange *
 calendar_bucket_slot(BucketCache *bc, co_period p, TimestampTz t)
 {
-	return &bc->day[(uint64) (t / (p == CO_HOUR ? USECS_PER_HOUR : USECS_PER_DAY)) &
-					(BUCKET_DAY_SLOTS - 1)];
+	/* two divisions by constants: multiplications, where one by a variable is not */
+	int64		slot = p == CO_HOUR ? t / USECS_PER_HOUR : t / USECS_PER_DAY;
+
+	return &bc->day[(uint64) slot & (BUCKET_DAY_SLOTS - 1)];
 }
 
 static inline int32
