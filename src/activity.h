@@ -16,8 +16,9 @@
  * table at all.
  *
  * Memory per actor in a table: about 70 bytes for integer actors (4-byte
- * hash slots, key, a 48-byte record that holds the first four active
- * periods, two with values, one rolling day), roughly 50 more for others,
+ * hash slots unless first seen in increasing order, key, a 48-byte record
+ * that holds the first four active periods, two with values, one rolling
+ * day), roughly 50 more for others,
  * plus, beyond those, 8 bytes per active period (16 with values, 24 per
  * rolling day) in a growable array; rolling periods add 16 bytes for the
  * first start and last return.  In a run: a few bytes per actor and period

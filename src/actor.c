@@ -49,6 +49,10 @@ struct ActorTable
 	int64		int_max;
 	int64		gap_lo;			/* no key lies strictly between these two */
 	int64		gap_hi;
+	/* keys[0 .. sorted_n) came in increasing order and are not in int_slots */
+	int64		sorted_n;
+	bool		sorted_open;	/* so far every key has: append the next one too */
+	int64		sorted_lookups; /* lookups that found a key among them */
 };
 
 ActorTable *
@@ -101,6 +105,7 @@ actor_table_create(Oid typid, Oid collation, MemoryContext cxt, const char *what
 	if (t->kind == ACTOR_INT)
 	{
 		t->int_mask = 2047;
+		t->sorted_open = true;
 		t->int_slots = MemoryContextAllocZero(cxt, sizeof(uint32) * (t->int_mask + 1));
 	}
 	else if (an_ihash_init(&t->index, &t->alloc, 1024) != AN_OK)
@@ -176,16 +181,18 @@ int_home(int64 k, uint32 mask)
 	return (uint32) ((an_mix64((uint64) k >> 4) << 4) | ((uint64) k & 15)) & mask;
 }
 
-/* double the ACTOR_INT table, inserting the keys in index order */
+/*
+ * Rebuild the ACTOR_INT slots at size (a power of two), inserting the keys
+ * from index from on in index order.
+ */
 static void
-int_grow(ActorTable *t)
+int_rehash(ActorTable *t, uint32 size, int64 from)
 {
-	uint32		size = (t->int_mask + 1) * 2;
 	uint32	   *slots = MemoryContextAllocHuge(t->cxt, sizeof(uint32) * size);
 	int64		x;
 
 	memset(slots, 0, sizeof(uint32) * size);
-	for (x = 0; x < t->n_keys; x++)
+	for (x = from; x < t->n_keys; x++)
 	{
 		uint32		j = int_home(DatumGetInt64(t->keys[x]), size - 1);
 
@@ -196,6 +203,54 @@ int_grow(ActorTable *t)
 	pfree(t->int_slots);
 	t->int_slots = slots;
 	t->int_mask = size - 1;
+}
+
+/* the slots when nh keys are to be hashed: at most half full */
+static void
+int_fit(ActorTable *t, int64 nh)
+{
+	uint32		size = t->int_mask + 1;
+
+	if ((uint64) nh * 2 <= size)
+		return;
+	while ((uint64) nh * 2 > size)
+		size *= 2;
+	int_rehash(t, size, t->sorted_n);
+}
+
+/*
+ * The index of k in the sorted keys, or -1.  When these lookups become
+ * frequent (a second pass over actors first seen in order), the sorted keys
+ * move into the hash, where a lookup costs one probe instead of a binary
+ * search.
+ */
+static int64
+int_sorted_find(ActorTable *t, int64 k)
+{
+	int64		lo = 0,
+				hi = t->sorted_n;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (DatumGetInt64(t->keys[mid]) < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == t->sorted_n || DatumGetInt64(t->keys[lo]) != k)
+		return -1;
+	if (++t->sorted_lookups > t->sorted_n / 8 + 64)
+	{
+		uint32		size = t->int_mask + 1;
+
+		while ((uint64) t->n_keys * 2 > size)
+			size *= 2;
+		t->sorted_n = 0;
+		int_rehash(t, size, 0);
+	}
+	return lo;
 }
 
 /* room for one more key (indexes must fit the hash tables' uint32 slots) */
@@ -216,20 +271,50 @@ keys_make_room(ActorTable *t)
 /*
  * actor_table_index for ACTOR_INT.
  *
- * A new key inside the gap (gap_lo, gap_hi), where no key lies, needs only a
- * free slot, no comparisons (each would read a cold keys[] entry).  After a
- * new key k the gap runs from k to the next key above it when that is
- * known: every key when k is the largest, the old smallest when k is the
- * smallest.  So ids that first appear in increasing order (a table stored
- * by id, or each process's share of a parallel scan) skip the comparisons,
- * and so do they when the order wraps around once (a synchronized scan that
- * began in the middle of the table).
+ * While every key is larger than the ones before, keys are only appended:
+ * no hashing at all, and a lookup is a binary search over them.  The first
+ * key out of order ends that; it and every later key go into the hash.  So
+ * each process's share of a parallel scan of a table stored by actor (ids
+ * in increasing order, chunk after chunk) builds no hash, and a table in any
+ * other order soon builds the usual one.
+ *
+ * In the hash, a new key inside the gap (gap_lo, gap_hi), where no key
+ * lies, needs only a free slot, no comparisons (each would read a cold
+ * keys[] entry).  After a new key k the gap runs from k to the next key
+ * above it when that is known: every key when k is the largest, the old
+ * smallest when k is the smallest.  So when the order wraps around once (a
+ * synchronized scan that began in the middle of the table), the keys after
+ * the wrap, smaller than the appended ones and increasing again, skip the
+ * comparisons.
  */
 static int64
 int_index(ActorTable *t, int64 k, bool add)
 {
-	uint32		i = int_home(k, t->int_mask);
+	uint32		i;
 	uint32		v;
+
+	if (t->sorted_open && (t->n_keys == 0 || k > t->int_max))
+	{
+		/* still increasing: append, no hashing */
+		if (!add)
+			return -1;
+		keys_make_room(t);
+		if (t->n_keys == 0)
+			t->int_min = k;
+		t->int_max = k;
+		t->keys[t->n_keys] = Int64GetDatum(k);
+		t->sorted_n = t->n_keys + 1;
+		return t->last = t->n_keys++;
+	}
+	if (t->sorted_n > 0 && k >= DatumGetInt64(t->keys[0]) &&
+		k <= DatumGetInt64(t->keys[t->sorted_n - 1]))
+	{
+		int64		x = int_sorted_find(t, k);
+
+		if (x >= 0)
+			return t->last = x;
+	}
+	i = int_home(k, t->int_mask);
 
 	if (t->n_keys > 0 && k > t->gap_lo && k < t->gap_hi)
 	{
@@ -261,12 +346,12 @@ int_index(ActorTable *t, int64 k, bool add)
 		t->int_max = k;
 	if (t->n_keys == 0 || k < t->int_min)
 		t->int_min = k;
+	t->sorted_open = false;		/* later keys are hashed */
 	keys_make_room(t);
 	t->keys[t->n_keys] = Int64GetDatum(k);
 	t->int_slots[i] = (uint32) t->n_keys + 1;
 	t->last = t->n_keys++;
-	if ((uint64) t->n_keys * 2 > (uint64) t->int_mask + 1)
-		int_grow(t);
+	int_fit(t, t->n_keys - t->sorted_n);
 	return t->last;
 }
 
