@@ -94,6 +94,10 @@ CREATE TABLE key_orders (pattern text, a bigint, o float8);
 INSERT INTO key_orders
 SELECT 'increasing, then again', g, g FROM generate_series(1, 40000) g
 UNION ALL SELECT 'increasing, then again', g, 40000 + g FROM generate_series(1, 40000) g
+UNION ALL SELECT 'increasing, looked up, increasing again', g, g FROM generate_series(1, 20000) g
+UNION ALL SELECT 'increasing, looked up, increasing again', g, 20000 + g FROM generate_series(1, 20000) g
+UNION ALL SELECT 'increasing, looked up, increasing again', g, 20000 + g FROM generate_series(20001, 40000) g
+UNION ALL SELECT 'increasing, looked up, increasing again', -g, 60000 + random() FROM generate_series(1, 30000) g
 UNION ALL SELECT 'wrapping around, then shuffled', g, (g + 20000) % 40000 FROM generate_series(1, 40000) g
 UNION ALL SELECT 'wrapping around, then shuffled', g, 40000 + random() FROM generate_series(1, 40000, 3) g
 UNION ALL SELECT 'decreasing', -g, g FROM generate_series(1, 40000) g

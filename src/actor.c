@@ -222,7 +222,8 @@ int_fit(ActorTable *t, int64 nh)
  * The index of k in the sorted keys, or -1.  When these lookups become
  * frequent (a second pass over actors first seen in order), the sorted keys
  * move into the hash, where a lookup costs one probe instead of a binary
- * search.
+ * search, and every later key goes there too (appending again would leave
+ * the moved keys in slots that the hash's size no longer counts).
  */
 static int64
 int_sorted_find(ActorTable *t, int64 k)
@@ -248,6 +249,7 @@ int_sorted_find(ActorTable *t, int64 k)
 		while ((uint64) t->n_keys * 2 > size)
 			size *= 2;
 		t->sorted_n = 0;
+		t->sorted_open = false; /* every key is hashed from now on */
 		int_rehash(t, size, 0);
 	}
 	return lo;
