@@ -94,6 +94,8 @@ CREATE TABLE key_orders (pattern text, a bigint, o float8);
 INSERT INTO key_orders
 SELECT 'increasing, then again', g, g FROM generate_series(1, 40000) g
 UNION ALL SELECT 'increasing, then again', g, 40000 + g FROM generate_series(1, 40000) g
+UNION ALL SELECT 'a few increasing, then again', g, g FROM generate_series(1, 500) g
+UNION ALL SELECT 'a few increasing, then again', g, 500 + g FROM generate_series(1, 500) g
 UNION ALL SELECT 'increasing, looked up, increasing again', g, g FROM generate_series(1, 20000) g
 UNION ALL SELECT 'increasing, looked up, increasing again', g, 20000 + g FROM generate_series(1, 20000) g
 UNION ALL SELECT 'increasing, looked up, increasing again', g, 20000 + g FROM generate_series(20001, 40000) g

@@ -205,17 +205,19 @@ int_rehash(ActorTable *t, uint32 size, int64 from)
 	t->int_mask = size - 1;
 }
 
-/* the slots when nh keys are to be hashed: at most half full */
+/*
+ * Keep the slots at most half full of the hashed keys (those from sorted_n
+ * on), growing them when needed; rebuild: rehash even at the same size.
+ */
 static void
-int_fit(ActorTable *t, int64 nh)
+int_fit(ActorTable *t, bool rebuild)
 {
 	uint32		size = t->int_mask + 1;
 
-	if ((uint64) nh * 2 <= size)
-		return;
-	while ((uint64) nh * 2 > size)
+	while ((uint64) (t->n_keys - t->sorted_n) * 2 > size)
 		size *= 2;
-	int_rehash(t, size, t->sorted_n);
+	if (rebuild || size != t->int_mask + 1)
+		int_rehash(t, size, t->sorted_n);
 }
 
 /*
@@ -244,13 +246,9 @@ int_sorted_find(ActorTable *t, int64 k)
 		return -1;
 	if (++t->sorted_lookups > t->sorted_n / 8 + 64)
 	{
-		uint32		size = t->int_mask + 1;
-
-		while ((uint64) t->n_keys * 2 > size)
-			size *= 2;
 		t->sorted_n = 0;
 		t->sorted_open = false; /* every key is hashed from now on */
-		int_rehash(t, size, 0);
+		int_fit(t, true);
 	}
 	return lo;
 }
@@ -353,7 +351,7 @@ int_index(ActorTable *t, int64 k, bool add)
 	t->keys[t->n_keys] = Int64GetDatum(k);
 	t->int_slots[i] = (uint32) t->n_keys + 1;
 	t->last = t->n_keys++;
-	int_fit(t, t->n_keys - t->sorted_n);
+	int_fit(t, false);
 	return t->last;
 }
 
